@@ -1,0 +1,42 @@
+# Customer Propensity: the two Quickstart commands and a few helpers.
+# `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CUSTOMERS ?= 2000
+MONTHS ?= 24
+
+.DEFAULT_GOAL := help
+.PHONY: help setup quickstart test lint docs api dashboard clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed ## create .venv and install the project (editable) with dev tools
+
+quickstart: setup ## set up, generate sample data, ingest, dbt build, publish for serving
+	$(BIN)/propensity run --customers $(CUSTOMERS) --months $(MONTHS)
+
+test: setup ## run the whole test suite (unit, integration, end-to-end)
+	$(BIN)/python -m pytest
+
+lint: setup ## ruff check + format check
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+docs: setup ## generate and serve dbt docs (lineage) on http://localhost:8080
+	$(BIN)/propensity dbt docs generate && $(BIN)/propensity dbt docs serve --port 8080
+
+api: setup ## serve the FastAPI app on http://localhost:8000
+	$(BIN)/propensity serve-api
+
+dashboard: setup ## serve the Streamlit dashboard on http://localhost:8501
+	$(BIN)/propensity dashboard
+
+clean: ## delete generated state (.propensity/, target/, logs/)
+	rm -rf .propensity target logs

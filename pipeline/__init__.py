@@ -1,0 +1,1 @@
+"""Pipeline orchestration: sample data, PySpark ingestion, dbt, publishing for serving."""

@@ -1,0 +1,54 @@
+"""One Spark session for ingestion, dbt and the python models, configured by profiles.yml."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from pipeline.config import PROJECT_DIR
+
+RAW_SCHEMA = "raw"
+
+
+def _env_var(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise KeyError(f"environment variable {name} is not set and has no default")
+    return value
+
+
+def spark_settings(
+    profiles_dir: Path = PROJECT_DIR, target: str | None = None
+) -> dict[str, str]:
+    """Return the `server_side_parameters` of a dbt target in profiles.yml, rendered."""
+    text = (profiles_dir / "profiles.yml").read_text()
+    rendered = jinja2.Template(text).render(env_var=_env_var)
+    profile = yaml.safe_load(rendered)["customer_propensity"]
+    name = target or profile["target"]
+    output = profile["outputs"][name]
+    if output.get("method") != "session":
+        raise ValueError(f"target {name!r} uses method {output.get('method')!r}; need session")
+    return {str(k): str(v) for k, v in output.get("server_side_parameters", {}).items()}
+
+
+def get_spark(target: str | None = None, extra: dict[str, str] | None = None):
+    """Create (or return) the process's Spark session with the profile's settings."""
+    from pyspark.sql import SparkSession
+
+    settings = spark_settings(target=target)
+    settings.update(extra or {})
+    builder = SparkSession.builder
+    if not os.environ.get("SPARK_REMOTE"):
+        builder = builder.enableHiveSupport()
+    for key, value in settings.items():
+        if os.environ.get("SPARK_REMOTE") and key.startswith(("spark.master", "spark.driver")):
+            continue
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    if not os.environ.get("SPARK_REMOTE"):
+        spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
+    spark.sql(f"create database if not exists {RAW_SCHEMA}")
+    return spark
