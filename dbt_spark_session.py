@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from typing import Any
 
@@ -80,3 +81,6 @@ def register() -> bool:
 
 
 register()
+# Python workers of a local session must use dbt's interpreter (the one with pandas, xgboost
+# and this project installed); a cluster's own PYSPARK_PYTHON setting is left alone.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

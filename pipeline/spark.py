@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import jinja2
@@ -38,6 +39,7 @@ def get_spark(target: str | None = None, extra: dict[str, str] | None = None):
     """Create (or return) the process's Spark session with the profile's settings."""
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = spark_settings(target=target)
     settings.update(extra or {})
     builder = SparkSession.builder

@@ -1,0 +1,33 @@
+"""Classification metrics reported for every trained churn model."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+
+def top_decile_lift(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Churn rate among the 10% highest scores divided by the overall churn rate."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_score = np.asarray(y_score, dtype=float)
+    base_rate = y_true.mean()
+    if len(y_true) == 0 or base_rate == 0:
+        return float("nan")
+    top = max(1, int(np.ceil(0.1 * len(y_true))))
+    order = np.argsort(-y_score, kind="stable")[:top]
+    return float(y_true[order].mean() / base_rate)
+
+
+def classification_report(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
+    """ROC AUC, PR AUC, log loss and top-decile lift; NaN where a metric is undefined."""
+    y_true = np.asarray(y_true, dtype=int)
+    y_score = np.clip(np.asarray(y_score, dtype=float), 1e-7, 1 - 1e-7)
+    both_classes = len(np.unique(y_true)) == 2
+    return {
+        "roc_auc": float(roc_auc_score(y_true, y_score)) if both_classes else float("nan"),
+        "pr_auc": float(average_precision_score(y_true, y_score)) if both_classes else float("nan"),
+        "log_loss": float(log_loss(y_true, y_score, labels=[0, 1])) if len(y_true) else float("nan"),
+        "top_decile_lift": top_decile_lift(y_true, y_score),
+        "positive_rate": float(y_true.mean()) if len(y_true) else float("nan"),
+        "rows": int(len(y_true)),
+    }

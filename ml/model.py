@@ -1,0 +1,130 @@
+"""The churn classifier: XGBoost with exact TreeSHAP attributions, scikit-learn style."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+
+class ChurnClassifier:
+    """Gradient-boosted trees for P(churn within the horizon).
+
+    ``shap_values`` returns exact TreeSHAP attributions (XGBoost's ``pred_contribs``), so for
+    every row ``base_value + attributions.sum() == margin`` up to float rounding.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 300,
+        max_depth: int = 4,
+        learning_rate: float = 0.05,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        min_child_weight: float = 5.0,
+        random_state: int = 42,
+        device: str = "cpu",
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.min_child_weight = min_child_weight
+        self.random_state = random_state
+        self.device = device
+        self.n_jobs = n_jobs
+
+    def get_params(self) -> dict:
+        """The constructor parameters, as scikit-learn estimators expose them."""
+        return {
+            "n_estimators": self.n_estimators,
+            "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "min_child_weight": self.min_child_weight,
+            "random_state": self.random_state,
+            "device": self.device,
+            "n_jobs": self.n_jobs,
+        }
+
+    def _booster_params(self) -> dict:
+        params = {
+            "objective": "binary:logistic",
+            "eval_metric": "logloss",
+            "tree_method": "hist",
+            "max_depth": self.max_depth,
+            "eta": self.learning_rate,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "min_child_weight": self.min_child_weight,
+            "seed": self.random_state,
+            "device": self.device,
+        }
+        if self.n_jobs:
+            params["nthread"] = self.n_jobs
+        return params
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> ChurnClassifier:
+        """Train on a feature frame and 0/1 labels; returns self."""
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("X must be a pandas DataFrame with named feature columns")
+        y = np.asarray(y, dtype=float)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        if len(np.unique(y)) < 2:
+            raise ValueError(
+                "the training labels hold a single class: need churners and non-churners; "
+                "check churn_horizon_months and that the data covers enough months"
+            )
+        self.feature_names_ = list(X.columns)
+        dtrain = xgb.DMatrix(X.astype(float), label=y, feature_names=self.feature_names_)
+        self.booster_ = xgb.train(self._booster_params(), dtrain, self.n_estimators)
+        return self
+
+    def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
+        missing = [c for c in self.feature_names_ if c not in X.columns]
+        if missing:
+            raise KeyError(f"feature columns missing from input: {', '.join(missing)}")
+        return xgb.DMatrix(X[self.feature_names_].astype(float), feature_names=self.feature_names_)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """P(churn) per row (a 1-D array; column 1 of scikit-learn's layout)."""
+        return self.booster_.predict(self._matrix(X))
+
+    def predict_margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds per row: the quantity SHAP values add up to."""
+        return self.booster_.predict(self._matrix(X), output_margin=True)
+
+    def shap_values(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Exact TreeSHAP: (n_rows x n_features attributions, n_rows base values)."""
+        contribs = self.booster_.predict(self._matrix(X), pred_contribs=True)
+        return contribs[:, :-1], contribs[:, -1]
+
+    def feature_importance(self) -> dict[str, float]:
+        """Total gain per feature."""
+        return self.booster_.get_score(importance_type="total_gain")
+
+    def to_bytes(self) -> bytes:
+        """Serialise booster + metadata (UBJSON model inside a JSON envelope)."""
+        raw = self.booster_.save_raw(raw_format="ubj")
+        envelope = {"params": self.get_params(), "feature_names": self.feature_names_}
+        header = json.dumps(envelope).encode()
+        return len(header).to_bytes(8, "big") + header + bytes(raw)
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> ChurnClassifier:
+        """Inverse of ``to_bytes``."""
+        size = int.from_bytes(payload[:8], "big")
+        envelope = json.loads(payload[8 : 8 + size])
+        model = cls(**envelope["params"])
+        model.feature_names_ = envelope["feature_names"]
+        model.booster_ = xgb.Booster()
+        model.booster_.load_model(bytearray(payload[8 + size :]))
+        model.booster_.set_param({"device": "cpu"})
+        return model

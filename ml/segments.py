@@ -1,0 +1,68 @@
+"""Customer segments in SHAP space: UMAP embedding + HDBSCAN, assigned to everyone by kNN.
+
+UMAP and HDBSCAN are fitted on a bounded sample (``max_fit_rows``). Every customer, in the
+sample or not, then gets the segment of its nearest fitted neighbours in SHAP space and an
+embedding position averaged from theirs, so assignment scales to any table size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.cluster import HDBSCAN
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.preprocessing import StandardScaler
+
+
+class ShapSegmenter:
+    """Fit UMAP + HDBSCAN on SHAP vectors; assign segments and 2-D positions to new rows."""
+
+    def __init__(
+        self,
+        *,
+        n_neighbors: int = 15,
+        min_cluster_share: float = 0.03,
+        min_cluster_size: int = 10,
+        assign_neighbors: int = 5,
+        random_state: int = 42,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.min_cluster_share = min_cluster_share
+        self.min_cluster_size = min_cluster_size
+        self.assign_neighbors = assign_neighbors
+        self.random_state = random_state
+
+    def fit(self, shap_matrix: np.ndarray) -> ShapSegmenter:
+        """Embed the sample with UMAP and cluster the embedding with HDBSCAN."""
+        import umap  # imported here: numba compilation is slow and only fitting needs it
+
+        X = np.asarray(shap_matrix, dtype=float)
+        if X.ndim != 2 or len(X) < 5:
+            raise ValueError(f"need at least 5 rows of SHAP vectors to segment, got {X.shape}")
+        self.scaler_ = StandardScaler().fit(X)
+        Z = self.scaler_.transform(X)
+        reducer = umap.UMAP(
+            n_components=2,
+            n_neighbors=min(self.n_neighbors, len(X) - 1),
+            min_dist=0.0,
+            random_state=self.random_state,
+            n_jobs=1,
+        )
+        self.embedding_ = reducer.fit_transform(Z)
+        size = max(self.min_cluster_size, int(self.min_cluster_share * len(X)))
+        labels = HDBSCAN(min_cluster_size=min(size, len(X))).fit_predict(self.embedding_)
+        if (labels < 0).all():  # no structure found: one segment
+            labels = np.zeros(len(X), dtype=int)
+        self.fit_labels_ = labels
+        clustered = labels >= 0
+        k = min(self.assign_neighbors, int(clustered.sum()))
+        self.classifier_ = KNeighborsClassifier(n_neighbors=k).fit(Z[clustered], labels[clustered])
+        self.locator_ = KNeighborsRegressor(n_neighbors=min(self.assign_neighbors, len(X))).fit(
+            Z, self.embedding_
+        )
+        self.n_segments_ = int(labels.max()) + 1
+        return self
+
+    def assign(self, shap_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment ids, n x 2 embedding positions) for any rows of SHAP vectors."""
+        Z = self.scaler_.transform(np.asarray(shap_matrix, dtype=float))
+        return self.classifier_.predict(Z).astype(int), self.locator_.predict(Z)

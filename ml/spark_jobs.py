@@ -1,0 +1,151 @@
+"""The Spark edge of the ML code: training-sample collection, scoring and SHAP in Spark.
+
+Scoring and SHAP run as ``mapInPandas`` over partitions with the serialised model broadcast
+once; nothing but bounded samples and one-row summaries ever reaches the driver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ml.model import ChurnClassifier
+
+log = logging.getLogger(__name__)
+
+ID_COLUMNS = ("customer_id", "as_of_month")
+# columns of customer_features_monthly that are not model inputs
+NON_FEATURE_COLUMNS = {
+    "customer_id", "region", "as_of_month", "indicator_month", "latest_event_at",
+    "is_churned_within_horizon", "dataset_split",
+}
+LABEL_COLUMN = "is_churned_within_horizon"
+
+
+def feature_columns(df) -> list[str]:
+    """Numeric model inputs of a feature/training DataFrame, in table order."""
+    numeric = ("int", "bigint", "double", "float", "smallint", "tinyint", "decimal")
+    return [
+        name for name, dtype in df.dtypes
+        if name not in NON_FEATURE_COLUMNS and dtype.startswith(numeric)
+    ]
+
+
+def fingerprint(df, columns: list[str]) -> str:
+    """Order-independent content hash of a DataFrame, computed in Spark."""
+    from pyspark.sql import functions as F
+
+    row = df.select(
+        F.count(F.lit(1)).alias("n"),
+        F.sum(F.xxhash64(*[F.col(c) for c in columns]).cast("decimal(38,0)")).alias("h"),
+    ).first()
+    return hashlib.sha256(f"{row['n']}:{row['h']}".encode()).hexdigest()[:16]
+
+
+def bounded_sample(df, max_rows: int, seed: int) -> tuple[pd.DataFrame, float]:
+    """Collect at most about ``max_rows`` rows; return them and the fraction sampled."""
+    total = df.count()
+    fraction = 1.0 if total <= max_rows else max_rows / total
+    sampled = df if fraction == 1.0 else df.sample(fraction=fraction, seed=seed)
+    return sampled.toPandas(), fraction
+
+
+def _model_from_broadcast(payload) -> ChurnClassifier:
+    return ChurnClassifier.from_bytes(payload.value)
+
+
+def score(df, model: ChurnClassifier, spark, model_version: str):
+    """Add churn_probability and churn_score_margin to every row (mapInPandas)."""
+    from pyspark.sql.types import DoubleType, StringType, StructField
+
+    payload = spark.sparkContext.broadcast(model.to_bytes())
+    features = model.feature_names_
+    keep = [c for c in df.columns if c not in features]
+    schema = df.select(*keep).schema
+    for name, dtype in (("model_version", StringType()), ("churn_probability", DoubleType()),
+                        ("churn_score_margin", DoubleType())):
+        schema = schema.add(StructField(name, dtype))
+
+    def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        booster = _model_from_broadcast(payload)
+        for batch in batches:
+            out = batch[keep].copy()
+            out["model_version"] = model_version
+            margin = booster.predict_margin(batch)
+            out["churn_score_margin"] = margin.astype(float)
+            out["churn_probability"] = 1.0 / (1.0 + np.exp(-margin.astype(float)))
+            yield out
+
+    return df.mapInPandas(score_partition, schema)
+
+
+def shap_long(df, model: ChurnClassifier, spark, model_version: str):
+    """Exact TreeSHAP per customer and feature, long format (mapInPandas)."""
+    payload = spark.sparkContext.broadcast(model.to_bytes())
+    features = model.feature_names_
+    schema = (
+        "customer_id string, model_version string, feature_name string, "
+        "feature_value double, shap_value double, base_value double, as_of_month date"
+    )
+
+    def explain_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        booster = _model_from_broadcast(payload)
+        for batch in batches:
+            if batch.empty:
+                continue
+            values, base = booster.shap_values(batch)
+            n, k = values.shape
+            yield pd.DataFrame(
+                {
+                    "customer_id": np.repeat(batch["customer_id"].to_numpy(), k),
+                    "model_version": model_version,
+                    "feature_name": np.tile(np.array(features, dtype=object), n),
+                    "feature_value": batch[features].astype(float).to_numpy().reshape(-1),
+                    "shap_value": values.reshape(-1).astype(float),
+                    "base_value": np.repeat(base.astype(float), k),
+                    "as_of_month": np.repeat(batch["as_of_month"].to_numpy(), k),
+                }
+            )
+
+    return df.select("customer_id", "as_of_month", *features).mapInPandas(
+        explain_partition, schema
+    )
+
+
+def percentile_expression(df, column: str, relative_error: float = 1e-4):
+    """A Column giving each row's percentile (1-100) of ``column``, from approximate cut points.
+
+    Cut points come from ``approxQuantile`` (99 numbers to the driver), so no global sort or
+    single-partition window is needed.
+    """
+    from pyspark.sql import functions as F
+
+    cuts = df.approxQuantile(column, [i / 100 for i in range(1, 100)], relative_error)
+    if not cuts:
+        return F.lit(None).cast("int")
+    array = F.array(*[F.lit(float(c)) for c in cuts])
+    return (F.size(F.filter(array, lambda cut: cut < F.col(column))) + 1).cast("int")
+
+
+def version_id(fingerprint_: str, params: dict, features: list[str], end_month: str) -> str:
+    """Deterministic model version: same data, features and params give the same version."""
+    digest = hashlib.sha256(
+        json.dumps([fingerprint_, params, features], sort_keys=True, default=str).encode()
+    ).hexdigest()[:10]
+    return f"churn-xgb-{end_month.replace('-', '')[:6]}-{digest}"
+
+
+def load_current_model(registry) -> tuple[str, ChurnClassifier]:
+    """The newest registered model version and its classifier, from the registry table."""
+    from ml.store import ModelStore
+
+    latest = registry.orderBy(registry["trained_at"].desc(), registry["model_version"]).first()
+    if latest is None:
+        raise RuntimeError("churn_model_registry is empty: build churn_model_registry first")
+    payload, _ = ModelStore.load_uri(latest["artifact_uri"])
+    return latest["model_version"], ChurnClassifier.from_bytes(payload)

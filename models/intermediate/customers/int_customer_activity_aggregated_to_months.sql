@@ -1,0 +1,157 @@
+-- Monthly activity per customer on the spine. Every event is bucketed by the month it became
+-- known (posted, created, offered, responded), so a month's row holds only what was known
+-- at that month's end.
+with
+
+spine as (
+
+    select * from {{ ref('int_customer_months_spined') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('stg_raw__transactions') }}
+
+),
+
+support_interactions as (
+
+    select * from {{ ref('stg_raw__support_interactions') }}
+
+),
+
+marketing_offers as (
+
+    select * from {{ ref('stg_raw__marketing_offers') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('stg_raw__accounts') }}
+
+),
+
+transactions_monthly as (
+
+    select
+        customer_id,
+        {{ month_start('posted_at') }} as activity_month,
+        count(*) as transaction_count,
+        coalesce(sum(amount), 0) as transaction_amount,
+        count(distinct channel) as channel_count,
+        max(posted_at) as latest_event_at
+
+    from transactions
+    group by 1, 2
+
+),
+
+support_monthly as (
+
+    select
+        customer_id,
+        {{ month_start('created_at') }} as activity_month,
+        count(*) as support_contact_count,
+        count_if(is_complaint) as complaint_count,
+        avg(satisfaction_score) as satisfaction_score_mean,
+        max(created_at) as latest_event_at
+
+    from support_interactions
+    group by 1, 2
+
+),
+
+offers_monthly as (
+
+    select
+        customer_id,
+        {{ month_start('offered_at') }} as activity_month,
+        count(*) as offer_count,
+        max(offered_at) as latest_event_at
+
+    from marketing_offers
+    group by 1, 2
+
+),
+
+acceptances_monthly as (
+
+    select
+        customer_id,
+        {{ month_start('responded_at') }} as activity_month,
+        count(*) as offer_accepted_count,
+        max(responded_at) as latest_event_at
+
+    from marketing_offers
+    where is_accepted and responded_at is not null
+    group by 1, 2
+
+),
+
+accounts_at_month_end as (
+
+    select
+        spine.customer_id,
+        spine.as_of_month,
+        count(accounts.account_id) as open_account_count,
+        coalesce(sum(accounts.monthly_fee), 0) as monthly_fee_total
+
+    from spine
+    inner join accounts
+        on spine.customer_id = accounts.customer_id
+        and accounts.opened_date <= {{ month_end('spine.as_of_month') }}
+        and (
+            accounts.closed_date is null
+            or accounts.closed_date > {{ month_end('spine.as_of_month') }}
+        )
+    group by 1, 2
+
+),
+
+joined as (
+
+    select
+        spine.customer_id,
+        spine.region,
+        coalesce(transactions_monthly.transaction_count, 0) as transaction_count,
+        coalesce(transactions_monthly.transaction_amount, 0) as transaction_amount,
+        coalesce(transactions_monthly.channel_count, 0) as channel_count,
+        coalesce(support_monthly.support_contact_count, 0) as support_contact_count,
+        coalesce(support_monthly.complaint_count, 0) as complaint_count,
+        support_monthly.satisfaction_score_mean,
+        coalesce(offers_monthly.offer_count, 0) as offer_count,
+        coalesce(acceptances_monthly.offer_accepted_count, 0) as offer_accepted_count,
+        accounts_at_month_end.open_account_count,
+        accounts_at_month_end.monthly_fee_total,
+        spine.birth_date,
+        spine.signup_date,
+        spine.as_of_month,
+        greatest(
+            transactions_monthly.latest_event_at,
+            support_monthly.latest_event_at,
+            offers_monthly.latest_event_at,
+            acceptances_monthly.latest_event_at
+        ) as latest_event_at
+
+    from spine
+    left join transactions_monthly
+        on spine.customer_id = transactions_monthly.customer_id
+        and spine.as_of_month = transactions_monthly.activity_month
+    left join support_monthly
+        on spine.customer_id = support_monthly.customer_id
+        and spine.as_of_month = support_monthly.activity_month
+    left join offers_monthly
+        on spine.customer_id = offers_monthly.customer_id
+        and spine.as_of_month = offers_monthly.activity_month
+    left join acceptances_monthly
+        on spine.customer_id = acceptances_monthly.customer_id
+        and spine.as_of_month = acceptances_monthly.activity_month
+    left join accounts_at_month_end
+        on spine.customer_id = accounts_at_month_end.customer_id
+        and spine.as_of_month = accounts_at_month_end.as_of_month
+
+)
+
+select * from joined

@@ -1,0 +1,109 @@
+-- Customer master + account roll-up + activity span, and when (and how) each customer left.
+-- Churn: all accounts closed (the last close date). A company without an accounts feed
+-- still gets churn: no transaction for `dormancy_months` before the end of the data.
+with
+
+customers as (
+
+    select * from {{ ref('stg_raw__customers') }}
+
+),
+
+accounts_rolled_up as (
+
+    select * from {{ ref('int_accounts_rolled_up_to_customers') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('stg_raw__transactions') }}
+
+),
+
+data_windows as (
+
+    select * from {{ ref('int_data_windows_summarized') }}
+
+),
+
+transaction_spans as (
+
+    select
+        customer_id,
+        min(posted_at) as first_transaction_at,
+        max(posted_at) as last_transaction_at
+
+    from transactions
+    group by customer_id
+
+),
+
+merged as (
+
+    select
+        customers.customer_id,
+        customers.first_name,
+        customers.email,
+        customers.region,
+        customers.customer_segment,
+        accounts_rolled_up.products_held,
+        coalesce(accounts_rolled_up.account_count, 0) as account_count,
+        coalesce(accounts_rolled_up.open_account_count, 0) as open_account_count,
+        coalesce(accounts_rolled_up.open_monthly_fee_total, 0) as open_monthly_fee_total,
+        accounts_rolled_up.account_count is not null as has_accounts,
+        customers.birth_date,
+        customers.signup_date,
+        accounts_rolled_up.last_closed_date,
+        transaction_spans.first_transaction_at,
+        transaction_spans.last_transaction_at,
+        customers.updated_at,
+        data_windows.data_end_month
+
+    from customers
+    cross join data_windows
+    left join accounts_rolled_up
+        on customers.customer_id = accounts_rolled_up.customer_id
+    left join transaction_spans
+        on customers.customer_id = transaction_spans.customer_id
+
+),
+
+final as (
+
+    select
+        customer_id,
+        first_name,
+        email,
+        region,
+        customer_segment,
+        products_held,
+        case
+            when has_accounts and open_account_count = 0 then 'accounts_closed'
+            when not has_accounts
+                and coalesce(last_transaction_at, signup_date)
+                < {{ add_months_to('data_end_month', -var('dormancy_months', 3)) }}
+                then 'dormant'
+        end as churn_reason,
+        account_count,
+        open_account_count,
+        open_monthly_fee_total,
+        has_accounts,
+        birth_date,
+        signup_date,
+        case
+            when has_accounts and open_account_count = 0 then last_closed_date
+            when not has_accounts
+                and coalesce(last_transaction_at, signup_date)
+                < {{ add_months_to('data_end_month', -var('dormancy_months', 3)) }}
+                then cast(coalesce(last_transaction_at, signup_date) as date)
+        end as churn_date,
+        first_transaction_at,
+        last_transaction_at,
+        updated_at
+
+    from merged
+
+)
+
+select * from final

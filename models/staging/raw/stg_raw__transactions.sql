@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'transactions') }}
+
+),
+
+cleaned as (
+
+    select
+        trim(transaction_id) as transaction_id,
+        trim(customer_id) as customer_id,
+        lower(trim(channel)) as channel,
+        lower(trim(merchant_category)) as merchant_category,
+        amount,
+        transaction_at,
+        -- posted_at is when the bank knew of it: features bucket by it (point in time)
+        coalesce(posted_at, transaction_at) as posted_at,
+        row_number() over (
+            partition by trim(transaction_id)
+            order by _loaded_at desc, _source_file desc
+        ) as duplicate_rank
+
+    from source
+
+),
+
+final as (
+
+    select * except (duplicate_rank)
+    from cleaned
+    where duplicate_rank = 1
+
+)
+
+select * from final
