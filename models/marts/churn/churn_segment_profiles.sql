@@ -1,0 +1,128 @@
+-- One row per segment of scored customers: size, expected churn rate, risk mix and the
+-- drivers that set the segment apart (highest mean SHAP value).
+with
+
+segments as (
+
+    select * from {{ ref('churn_segments') }}
+
+),
+
+scores as (
+
+    select * from {{ ref('churn_scores') }}
+
+),
+
+shap_values as (
+
+    select * from {{ ref('churn_shap_values') }}
+
+),
+
+feature_dictionary as (
+
+    select * from {{ ref('feature_dictionary') }}
+
+),
+
+segment_sizes as (
+
+    select
+        segments.segment_id,
+        segments.model_version,
+        count(*) as customer_count,
+        avg(scores.churn_probability) as expected_churn_rate,
+        sum(scores.churn_probability) as expected_churners,
+        avg(case when scores.risk_band = 'high' then 1.0 else 0.0 end) as high_risk_share,
+        avg(segments.embedding_x) as embedding_x,
+        avg(segments.embedding_y) as embedding_y,
+        max(segments.as_of_month) as as_of_month
+
+    from segments
+    inner join scores
+        on segments.customer_id = scores.customer_id
+    group by 1, 2
+
+),
+
+segment_feature_means as (
+
+    select
+        segments.segment_id,
+        shap_values.feature_name,
+        avg(shap_values.shap_value) as mean_shap_value
+
+    from segments
+    inner join shap_values
+        on segments.customer_id = shap_values.customer_id
+    group by 1, 2
+
+),
+
+segment_drivers_ranked as (
+
+    select
+        segment_feature_means.segment_id,
+        coalesce(feature_dictionary.feature_description, segment_feature_means.feature_name)
+            as feature_description,
+        segment_feature_means.feature_name,
+        row_number() over (
+            partition by segment_feature_means.segment_id
+            order by segment_feature_means.mean_shap_value desc, segment_feature_means.feature_name
+        ) as driver_rank
+
+    from segment_feature_means
+    left join feature_dictionary
+        on segment_feature_means.feature_name = feature_dictionary.feature_name
+
+),
+
+segment_drivers as (
+
+    select
+        segment_id,
+        max(case when driver_rank = 1 then feature_name end) as top_driver_feature,
+        concat_ws(
+            '; ', transform(sort_array(collect_list(struct(driver_rank, feature_description))),
+                            driver -> driver.feature_description)
+        ) as top_drivers
+
+    from segment_drivers_ranked
+    where driver_rank <= 3
+    group by 1
+
+),
+
+scored_totals as (
+
+    select count(*) as scored_customer_count
+    from scores
+
+),
+
+final as (
+
+    select
+        segment_sizes.segment_id,
+        concat('Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_feature)
+            as segment_name,
+        segment_sizes.model_version,
+        segment_drivers.top_drivers,
+        segment_sizes.customer_count,
+        segment_sizes.customer_count / scored_totals.scored_customer_count as customer_share,
+        segment_sizes.expected_churn_rate,
+        segment_sizes.expected_churners,
+        segment_sizes.high_risk_share,
+        segment_sizes.embedding_x,
+        segment_sizes.embedding_y,
+        segment_sizes.as_of_month
+
+    from segment_sizes
+    cross join scored_totals
+    left join segment_drivers
+        on segment_sizes.segment_id = segment_drivers.segment_id
+
+)
+
+select * from final
