@@ -166,7 +166,8 @@ def check_columns(source: Source, path: Path, found: list[str]) -> None:
 
 def ensure_tables(spark, sources: dict[str, Source] = SOURCES) -> None:
     """Create the raw, quarantine and audit tables when missing (empty sources included)."""
-    spark.sql(f"create database if not exists {RAW_SCHEMA}")
+    if not spark.catalog.databaseExists(RAW_SCHEMA):
+        spark.sql(f"create database {RAW_SCHEMA}")
     for source in sources.values():
         cols = ", ".join(f"`{c.name}` {c.type}" for c in source.columns)
         spark.sql(

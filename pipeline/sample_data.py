@@ -214,7 +214,10 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             mask = (acc_customer == i) & np.isnat(acc_close)
             acc_close[mask] = np.datetime64(close_day[i].date())
 
+    end_of_data = months[-1] + pd.offsets.MonthEnd(0)
     transactions = pd.concat(tx_frames, ignore_index=True)
+    # the export is cut at the end of the last month: later postings are not in it yet
+    transactions = transactions[transactions["posted_at"] < end_of_data + pd.Timedelta(days=1)]
     transactions.insert(0, "transaction_id", [f"T{i:09d}" for i in range(1, len(transactions) + 1)])
     transactions.insert(1, "customer_id", customer_id[transactions.pop("customer_index")])
 
@@ -227,7 +230,6 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         offers.insert(0, "offer_id", [f"O{i:08d}" for i in range(1, len(offers) + 1)])
         offers.insert(1, "customer_id", customer_id[offers.pop("customer_index")])
 
-    end_of_data = months[-1] + pd.offsets.MonthEnd(0)
     # secondary accounts opened after the export, or after the customer left, never existed
     opened_in_time = (acc_open <= np.datetime64(end_of_data.date())) & (
         np.isnat(acc_close) | (acc_open <= acc_close)

@@ -11,7 +11,7 @@ import yaml
 
 from pipeline.config import PROJECT_DIR
 
-RAW_SCHEMA = "raw"
+RAW_SCHEMA = "raw"  # where ingestion writes; dbt sources read it
 
 
 def _env_var(name: str, default: str | None = None) -> str:
@@ -52,5 +52,4 @@ def get_spark(target: str | None = None, extra: dict[str, str] | None = None):
     spark = builder.getOrCreate()
     if not os.environ.get("SPARK_REMOTE"):
         spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
-    spark.sql(f"create database if not exists {RAW_SCHEMA}")
     return spark

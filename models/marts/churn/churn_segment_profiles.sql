@@ -82,7 +82,7 @@ segment_drivers as (
 
     select
         segment_id,
-        max(case when driver_rank = 1 then feature_name end) as top_driver_feature,
+        max(case when driver_rank = 1 then feature_description end) as top_driver_description,
         concat_ws(
             '; ', transform(sort_array(collect_list(struct(driver_rank, feature_description))),
                             driver -> driver.feature_description)
@@ -105,7 +105,7 @@ final as (
 
     select
         segment_sizes.segment_id,
-        concat('Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_feature)
+        concat('Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_description)
             as segment_name,
         segment_sizes.model_version,
         segment_drivers.top_drivers,

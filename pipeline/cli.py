@@ -1,0 +1,215 @@
+"""`propensity`: generate, ingest, dbt build, publish and serve, on one Spark session.
+
+Every subcommand has --help. `propensity run` is the main job: it generates sample data when
+the landing zone is empty, ingests it, runs `dbt build` in-process (so dbt, the Python models
+and ingestion share one Spark session) and publishes the scored marts for the API and
+dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline import sample_data
+from pipeline.config import PROJECT_DIR, Paths
+
+log = logging.getLogger("propensity")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("py4j", "urllib3", "numba", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def step(name: str):
+    """Log the start, end and duration of one pipeline step."""
+    log.info("▶ %s", name)
+    started = time.monotonic()
+    yield
+    log.info("✔ %s (%.1fs)", name, time.monotonic() - started)
+
+
+def _spark():
+    from pipeline.spark import get_spark
+
+    return get_spark()
+
+
+def cmd_generate(args: argparse.Namespace, paths: Paths) -> int:
+    written = sample_data.write_landing_zone(sample_data.spec_from_args(args), paths.landing)
+    for source, rows in written.items():
+        log.info("generated %-22s %10s rows", source, f"{rows:,}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, paths: Paths) -> int:
+    from pipeline.ingest import IngestError, ingest_all
+
+    try:
+        ingest_all(_spark(), paths.landing)
+    except IngestError as exc:
+        log.error("%s", exc)
+        return 2
+    return 0
+
+
+def run_dbt(dbt_args: list[str]) -> int:
+    """Run dbt in this process (sharing its Spark session); return dbt's exit code."""
+    from dbt.cli.main import dbtRunner
+
+    for flag, value in (("--project-dir", PROJECT_DIR), ("--profiles-dir", PROJECT_DIR)):
+        if flag not in dbt_args and dbt_args and dbt_args[0] not in ("--version", "-h", "--help"):
+            dbt_args = [*dbt_args, flag, str(value)]
+    os.chdir(PROJECT_DIR)  # relative paths in profiles.yml resolve from the project
+    result = dbtRunner().invoke(dbt_args)
+    if result.exception is not None:
+        log.error("dbt failed: %s", result.exception)
+        return 2
+    return 0 if result.success else 1
+
+
+def cmd_dbt(args: argparse.Namespace, paths: Paths) -> int:
+    if args.dbt_args and args.dbt_args[0] in ("build", "run", "test", "seed", "docs", "snapshot",
+                                               "show", "compile"):
+        _spark()  # start Spark with the project's settings before dbt opens a connection
+    return run_dbt(list(args.dbt_args))
+
+
+def cmd_publish(args: argparse.Namespace, paths: Paths) -> int:
+    from serving.publish import publish
+
+    manifest = publish(_spark(), paths.serving, schema=args.schema)
+    log.info("CURRENT -> %s (as of %s, model %s)", manifest["version"],
+             manifest["as_of_month"], manifest["model_version"])
+    return 0
+
+
+def _landing_is_empty(paths: Paths) -> bool:
+    folder = paths.landing / "customers"
+    return not folder.is_dir() or not any(folder.iterdir())
+
+
+def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
+    started = time.monotonic()
+    log.info("project %s, state in %s", PROJECT_DIR, paths.home)
+    if args.regenerate or _landing_is_empty(paths):
+        with step(f"generate sample data ({args.customers:,} customers, {args.months} months)"):
+            cmd_generate(args, paths)
+    else:
+        log.info("landing zone %s has files: not generating (use --regenerate)", paths.landing)
+    with step("start Spark"):
+        _spark()
+    with step("ingest landing files into raw tables"):
+        if cmd_ingest(args, paths):
+            return 2
+    with step("dbt build"):
+        code = run_dbt(["build", *(["--select", args.select] if args.select else [])])
+        if code:
+            log.error("dbt build failed: see the dbt output above and logs/dbt.log")
+            return code
+    with step("publish scored marts for serving"):
+        cmd_publish(args, paths)
+    log.info(
+        "done in %.0fs. Next: `propensity serve-api` (http://localhost:8000/docs), "
+        "`propensity dashboard` (http://localhost:8501), `make docs` for lineage",
+        time.monotonic() - started,
+    )
+    return 0
+
+
+def cmd_serve_api(args: argparse.Namespace, paths: Paths) -> int:
+    import uvicorn
+
+    uvicorn.run("serving.api.main:app", host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace, paths: Paths) -> int:
+    app = PROJECT_DIR / "serving" / "dashboard" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return subprocess.call(command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `propensity` command line."""
+    parser = argparse.ArgumentParser(
+        prog="propensity",
+        description="Customer Propensity: churn scores, SHAP drivers and segments on Spark + dbt.",
+        epilog="State lives in PROPENSITY_HOME (default: .propensity/ in the project).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--home", type=Path, help="state folder (overrides PROPENSITY_HOME)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="generate (if needed), ingest, dbt build, publish",
+                         description="The main job: generate sample data when the landing "
+                         "zone is empty, ingest, dbt build, publish for serving.")
+    sample_data.add_arguments(run)
+    run.add_argument("--regenerate", action="store_true",
+                     help="overwrite the landing zone with freshly generated sample data")
+    run.add_argument("--select", help="dbt --select for the build step (default: everything)")
+    run.add_argument("--schema", default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
+                     help="schema of the marts to publish (default: %(default)s)")
+    run.set_defaults(func=cmd_run)
+
+    gen = sub.add_parser("generate", help="write a deterministic sample landing zone",
+                         description="Write sample CSV/JSON/Parquet landing files.")
+    sample_data.add_arguments(gen)
+    gen.set_defaults(func=cmd_generate)
+
+    ing = sub.add_parser("ingest", help="load landing files into raw tables",
+                         description="Load new or changed landing files into raw.* tables; "
+                         "bad records go to raw._quarantine, every file to raw._load_audit.")
+    ing.set_defaults(func=cmd_ingest)
+
+    dbt = sub.add_parser("dbt", help="run a dbt command in the project's Spark session",
+                         description="Run dbt with --project-dir/--profiles-dir set, e.g. "
+                         "`propensity dbt build --select churn_scores+`.")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
+    dbt.set_defaults(func=cmd_dbt)
+
+    pub = sub.add_parser("publish", help="publish scored marts for the API and dashboard",
+                         description="Copy the serving marts to a new version and switch "
+                         "CURRENT to it atomically.")
+    pub.add_argument("--schema", default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
+                     help="schema of the marts (default: %(default)s)")
+    pub.set_defaults(func=cmd_publish)
+
+    api = sub.add_parser("serve-api", help="serve the FastAPI app",
+                         description="Serve the API over the published marts (no Spark).")
+    api.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
+    api.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    api.set_defaults(func=cmd_serve_api)
+
+    dash = sub.add_parser("dashboard", help="serve the Streamlit dashboard",
+                          description="Serve the dashboard over the published marts (no Spark).")
+    dash.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
+    dash.set_defaults(func=cmd_dashboard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `propensity` command."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    paths = Paths.from_env(args.home)
+    paths.export()
+    return args.func(args, paths)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

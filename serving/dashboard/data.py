@@ -1,0 +1,46 @@
+"""Shared data access for the dashboard pages: the current published snapshot, cached."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pipeline.config import Paths
+from serving.store import Snapshot, current_version, load_snapshot
+
+
+def serving_dir() -> Path:
+    """Where the published marts are (PROPENSITY_SERVING_DIR or the project default)."""
+    return Path(os.environ.get("PROPENSITY_SERVING_DIR") or Paths.from_env().serving)
+
+
+@st.cache_data(show_spinner="Loading published scores…", max_entries=2)
+def _load(serving: str, version: str) -> Snapshot:
+    return load_snapshot(Path(serving), version)
+
+
+def snapshot_or_stop() -> Snapshot:
+    """The current snapshot; explains what to do and stops the page when none exists."""
+    serving = serving_dir()
+    version = current_version(serving)
+    if version is None:
+        st.warning(
+            f"No published scores in `{serving}` yet. Run `propensity run` (or `make "
+            "quickstart`) and reload this page."
+        )
+        st.stop()
+    return _load(str(serving), version)
+
+
+def probability_histogram(customers: pd.DataFrame, bins: int = 20) -> pd.DataFrame:
+    """Customer counts per churn-probability bin, for a bar chart."""
+    edges = np.linspace(0, 1, bins + 1)
+    counts, _ = np.histogram(customers["churn_probability"], bins=edges)
+    labels = [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])]
+    return pd.DataFrame({"churn probability": labels, "customers": counts}).set_index(
+        "churn probability"
+    )

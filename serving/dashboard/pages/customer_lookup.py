@@ -1,0 +1,44 @@
+"""Customer lookup: one customer's score and what drives it."""
+
+import pandas as pd
+import streamlit as st
+
+from serving.dashboard.data import snapshot_or_stop
+
+snapshot = snapshot_or_stop()
+customers = snapshot.customers
+
+st.title("Customer lookup")
+customer_id = st.text_input("Customer id", placeholder="e.g. C0000042").strip()
+if not customer_id:
+    st.info("Enter a customer id. The riskiest customers are listed below.")
+    top = customers.sort_values("churn_probability", ascending=False).head(10)
+    st.dataframe(
+        top[["customer_id", "churn_probability", "risk_band", "segment_name"]],
+        hide_index=True,
+        use_container_width=True,
+    )
+    st.stop()
+if customer_id not in customers.index:
+    st.error(
+        f"No score for {customer_id!r} as of {snapshot.manifest['as_of_month']}: the id is "
+        "unknown, or the customer was not active at the end of that month."
+    )
+    st.stop()
+
+row = customers.loc[customer_id]
+col1, col2, col3 = st.columns(3)
+col1.metric("Churn probability", f"{row['churn_probability']:.1%}")
+col2.metric("Risk band", str(row["risk_band"]).title())
+col3.metric("Percentile", f"{int(row['score_percentile'])}")
+st.write(f"**Segment:** {row['segment_name']} · **Region:** {row['region']}")
+st.subheader("Top drivers")
+drivers = pd.DataFrame(
+    [
+        {"driver": row[f"top_driver_{r}_description"], "SHAP value": row[f"top_driver_{r}_shap_value"]}
+        for r in (1, 2, 3)
+        if pd.notna(row[f"top_driver_{r}_feature"])
+    ]
+)
+st.dataframe(drivers, hide_index=True, use_container_width=True)
+st.caption(f"Model {row['model_version']} · as of {row['as_of_month']}")

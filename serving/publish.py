@@ -1,0 +1,83 @@
+"""Publish the scored marts for readers outside Spark, switching versions atomically.
+
+dbt overwrites a table by deleting and rewriting its files, so a reader outside Spark could
+see half a table mid-build. ``publish`` copies the serving marts with Spark into a new
+version folder ``<serving>/versions/<id>/``, writes its ``manifest.json`` last, and then
+replaces the ``CURRENT`` pointer file with ``os.replace`` (atomic on POSIX). Readers follow
+``CURRENT`` and so only ever see a complete version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+POINTER_FILE = "CURRENT"
+MANIFEST_FILE = "manifest.json"
+VERSIONS_DIR = "versions"
+# published name -> mart
+TABLES = {
+    "customers": "customer_churn_overview",
+    "segments": "churn_segment_profiles",
+    "models": "churn_model_registry",
+}
+KEEP_VERSIONS = 3
+
+
+def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEEP_VERSIONS) -> dict:
+    """Copy the serving marts to a new version and point CURRENT at it; return the manifest."""
+    from pyspark.sql import functions as F
+
+    serving_dir = Path(serving_dir)
+    version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = serving_dir / VERSIONS_DIR / version
+    counts: dict[str, int] = {}
+    for name, mart in TABLES.items():
+        table = f"{schema}.{mart}"
+        if not spark.catalog.tableExists(table):
+            raise RuntimeError(
+                f"{table} does not exist: run `propensity run` (or `dbt build`) before publishing"
+            )
+        df = spark.table(table)
+        df.coalesce(1).write.mode("errorifexists").parquet(str(target / name))
+        counts[name] = spark.read.parquet(str(target / name)).count()
+    customers = spark.read.parquet(str(target / "customers"))
+    summary = customers.agg(
+        F.max("as_of_month").alias("as_of_month"), F.max("model_version").alias("model_version")
+    ).first()
+    manifest = {
+        "version": version,
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "schema": schema,
+        "tables": TABLES,
+        "row_counts": counts,
+        "as_of_month": str(summary["as_of_month"]),
+        "model_version": summary["model_version"],
+    }
+    (target / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    switch_current(serving_dir, version)
+    prune(serving_dir, keep)
+    log.info("published %s: %s", version, ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return manifest
+
+
+def switch_current(serving_dir: Path, version: str) -> None:
+    """Atomically point CURRENT at ``version``."""
+    staging = serving_dir / f".{POINTER_FILE}.{os.getpid()}"
+    staging.write_text(version + "\n")
+    os.replace(staging, serving_dir / POINTER_FILE)
+
+
+def prune(serving_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` versions (never the current one)."""
+    current = (serving_dir / POINTER_FILE).read_text().strip()
+    versions = sorted(p for p in (serving_dir / VERSIONS_DIR).iterdir() if p.is_dir())
+    for old in versions[:-keep]:
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
