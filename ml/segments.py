@@ -20,15 +20,17 @@ class ShapSegmenter:
         self,
         *,
         n_neighbors: int = 15,
-        min_cluster_share: float = 0.03,
-        min_cluster_size: int = 10,
+        min_cluster_share: float = 0.05,
+        min_cluster_size: int = 15,
         assign_neighbors: int = 5,
+        cluster_selection_method: str = "eom",
         random_state: int = 42,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.min_cluster_share = min_cluster_share
         self.min_cluster_size = min_cluster_size
         self.assign_neighbors = assign_neighbors
+        self.cluster_selection_method = cluster_selection_method
         self.random_state = random_state
 
     def fit(self, shap_matrix: np.ndarray) -> ShapSegmenter:
@@ -49,7 +51,11 @@ class ShapSegmenter:
         )
         self.embedding_ = reducer.fit_transform(Z)
         size = max(self.min_cluster_size, int(self.min_cluster_share * len(X)))
-        labels = HDBSCAN(min_cluster_size=min(size, len(X))).fit_predict(self.embedding_)
+        labels = HDBSCAN(
+            min_cluster_size=min(size, len(X)),
+            cluster_selection_method=self.cluster_selection_method,
+            copy=True,
+        ).fit_predict(self.embedding_)
         if (labels < 0).all():  # no structure found: one segment
             labels = np.zeros(len(X), dtype=int)
         self.fit_labels_ = labels

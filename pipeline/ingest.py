@@ -23,8 +23,8 @@ from pipeline.spark import RAW_SCHEMA
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
-AUDIT_TABLE = f"{RAW_SCHEMA}._load_audit"
+QUARANTINE = "_quarantine"
+AUDIT = "_load_audit"
 FILE_COLUMN = "_source_file"
 EXTENSIONS = {"csv": (".csv",), "json": (".json", ".jsonl"), "parquet": (".parquet",)}
 
@@ -54,9 +54,9 @@ class Source:
     # how a textual value becomes the column's type; default try_cast(value as type)
     parsers: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def table(self) -> str:
-        return f"{RAW_SCHEMA}.{self.name}"
+    def table(self, schema: str = RAW_SCHEMA) -> str:
+        """The raw table this source loads into."""
+        return f"{schema}.{self.name}"
 
 
 def _c(name: str, type_: str = "string", required: bool = False) -> Column:
@@ -164,33 +164,34 @@ def check_columns(source: Source, path: Path, found: list[str]) -> None:
         log.warning("%s: ignoring unknown column(s) %s", path.name, ", ".join(extra))
 
 
-def ensure_tables(spark, sources: dict[str, Source] = SOURCES) -> None:
+def ensure_tables(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA) -> None:
     """Create the raw, quarantine and audit tables when missing (empty sources included)."""
-    if not spark.catalog.databaseExists(RAW_SCHEMA):
-        spark.sql(f"create database {RAW_SCHEMA}")
+    if not spark.catalog.databaseExists(schema):
+        spark.sql(f"create database {schema}")
     for source in sources.values():
         cols = ", ".join(f"`{c.name}` {c.type}" for c in source.columns)
         spark.sql(
-            f"create table if not exists {source.table} ({cols}, _load_id string, "
+            f"create table if not exists {source.table(schema)} ({cols}, _load_id string, "
             f"_loaded_at timestamp, {FILE_COLUMN} string) using parquet "
             f"partitioned by ({FILE_COLUMN})"
         )
     spark.sql(
-        f"create table if not exists {QUARANTINE_TABLE} (record string, reason string, "
+        f"create table if not exists {schema}.{QUARANTINE} (record string, reason string, "
         f"_load_id string, _loaded_at timestamp, source string, {FILE_COLUMN} string) "
         f"using parquet partitioned by (source, {FILE_COLUMN})"
     )
     spark.sql(
-        f"create table if not exists {AUDIT_TABLE} (load_id string, source string, "
+        f"create table if not exists {schema}.{AUDIT} (load_id string, source string, "
         f"file_name string, file_path string, file_sha256 string, rows_read bigint, "
         f"rows_loaded bigint, rows_rejected bigint, loaded_at timestamp, seconds double) "
         f"using parquet"
     )
 
 
-def _loaded_hashes(spark, source: Source) -> set[tuple[str, str]]:
+def _loaded_hashes(spark, source: Source, schema: str) -> set[tuple[str, str]]:
     rows = spark.sql(
-        f"select distinct file_name, file_sha256 from {AUDIT_TABLE} where source = '{source.name}'"
+        f"select distinct file_name, file_sha256 from {schema}.{AUDIT} "
+        f"where source = '{source.name}'"
     ).collect()
     return {(r.file_name, r.file_sha256) for r in rows}
 
@@ -314,7 +315,9 @@ def _typed_with_reason(source: Source, text_df):
     )
 
 
-def ingest_source(spark, source: Source, landing: Path) -> list[FileResult]:
+def ingest_source(
+    spark, source: Source, landing: Path, schema: str = RAW_SCHEMA
+) -> list[FileResult]:
     """Load the new or changed files of one source; return one result per file."""
     from pyspark.sql import functions as F
 
@@ -330,7 +333,7 @@ def ingest_source(spark, source: Source, landing: Path) -> list[FileResult]:
         log.info("%-22s no files: optional source, raw table left as it is", source.name)
         return []
 
-    seen = _loaded_hashes(spark, source)
+    seen = _loaded_hashes(spark, source, schema)
     hashes = {p.name: sha256_of(p) for p in files}
     todo = [p for p in files if (p.name, hashes[p.name]) not in seen]
     results = [FileResult(source.name, p.name, "skipped") for p in files if p not in todo]
@@ -370,16 +373,16 @@ def ingest_source(spark, source: Source, landing: Path) -> list[FileResult]:
         for name in names:
             if not counts.get((name, False)):
                 spark.sql(
-                    f"alter table {source.table} drop if exists partition "
+                    f"alter table {source.table(schema)} drop if exists partition "
                     f"({FILE_COLUMN}='{name}')"
                 )
             if not counts.get((name, True)):
                 spark.sql(
-                    f"alter table {QUARANTINE_TABLE} drop if exists partition "
+                    f"alter table {schema}.{QUARANTINE} drop if exists partition "
                     f"(source='{source.name}', {FILE_COLUMN}='{name}')"
                 )
-        good.write.insertInto(source.table, overwrite=True)
-        bad.write.insertInto(QUARANTINE_TABLE, overwrite=True)
+        good.write.insertInto(source.table(schema), overwrite=True)
+        bad.write.insertInto(f"{schema}.{QUARANTINE}", overwrite=True)
     finally:
         checked.unpersist()
 
@@ -399,7 +402,7 @@ def ingest_source(spark, source: Source, landing: Path) -> list[FileResult]:
         "load_id", "source", "file_name", "file_path", "file_sha256", "rows_read",
         "rows_loaded", "rows_rejected", F.current_timestamp().alias("loaded_at"), "seconds",
     )
-    audit.write.insertInto(AUDIT_TABLE)
+    audit.write.insertInto(f"{schema}.{AUDIT}")
     loaded = sum(r.rows_loaded for r in results)
     rejected = sum(r.rows_rejected for r in results)
     log.info(
@@ -409,11 +412,13 @@ def ingest_source(spark, source: Source, landing: Path) -> list[FileResult]:
     return results
 
 
-def ingest_all(spark, landing: Path, sources: dict[str, Source] = SOURCES) -> list[FileResult]:
-    """Ingest every source; optional sources may be missing or empty."""
-    ensure_tables(spark, sources)
-    log.info("ingesting landing zone %s", landing)
+def ingest_all(
+    spark, landing: Path, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA
+) -> list[FileResult]:
+    """Ingest every source into ``schema``; optional sources may be missing or empty."""
+    ensure_tables(spark, sources, schema)
+    log.info("ingesting landing zone %s into %s", landing, schema)
     results: list[FileResult] = []
     for source in sources.values():
-        results.extend(ingest_source(spark, source, landing))
+        results.extend(ingest_source(spark, source, landing, schema))
     return results

@@ -7,7 +7,14 @@ neighbours, in a mapInPandas with the fitted segmenter broadcast.
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", max_fit_rows=5000, random_state=42)
+    dbt.config(
+        materialized="table",
+        max_fit_rows=5000,
+        random_state=42,
+        # HDBSCAN: smallest segment as a share of the fit sample; "leaf" gives finer segments
+        min_cluster_share=0.05,
+        cluster_selection_method="eom",
+    )
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
@@ -24,7 +31,11 @@ def model(dbt, session):
     )
     random_state = int(dbt.config.get("random_state"))
     sample, _ = bounded_sample(wide, int(dbt.config.get("max_fit_rows")), random_state)
-    segmenter = ShapSegmenter(random_state=random_state).fit(sample[names].to_numpy())
+    segmenter = ShapSegmenter(
+        min_cluster_share=float(dbt.config.get("min_cluster_share")),
+        cluster_selection_method=dbt.config.get("cluster_selection_method"),
+        random_state=random_state,
+    ).fit(sample[names].to_numpy())
     fitted = session.sparkContext.broadcast(segmenter)
 
     def assign(batches):
