@@ -1,0 +1,189 @@
+"""The whole pipeline on a small generated dataset: real Spark, real dbt, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipeline import cli
+from pipeline.config import PROJECT_DIR, Paths
+
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(spark):
+    """`propensity run` on 300 customers x 18 months, in this process's Spark session."""
+    code = cli.main(["run", "--customers", "300", "--months", "18"])
+    assert code == 0, "propensity run failed: see the log above"
+    return Paths.from_env()
+
+
+def _one(spark, sql):
+    return spark.sql(sql).first()[0]
+
+
+def test_every_active_customer_gets_one_score(spark, pipeline_run):
+    active = _one(spark, """
+        select count(*) from analytics.customer_features_monthly
+        where as_of_month = (select max(as_of_month) from analytics.customer_features_monthly)""")
+    assert active > 100
+    assert _one(spark, "select count(*) from analytics.churn_scores") == active
+    assert _one(spark, "select count(distinct customer_id) from analytics.churn_scores") == active
+    assert _one(spark, "select count(*) from analytics.customer_churn_overview") == active
+
+
+def test_model_beats_chance_out_of_time(spark, pipeline_run):
+    registry = spark.table("analytics.churn_model_registry").collect()
+    assert len(registry) == 1
+    model = registry[0]
+    assert model.roc_auc > 0.6, f"out-of-time ROC AUC {model.roc_auc:.3f}"
+    assert model.validation_start_month > model.train_end_month, "validation is out of time"
+    assert Path(model.artifact_uri.removeprefix("file://")).is_dir()
+
+
+def test_shap_explains_every_score_exactly(spark, pipeline_run):
+    worst = _one(spark, """
+        select max(abs(s.explained - c.churn_score_margin)) from (
+            select customer_id, sum(shap_value) + max(base_value) as explained
+            from analytics.churn_shap_values group by customer_id) s
+        join analytics.churn_scores c using (customer_id)""")
+    assert worst < 1e-3
+
+
+def test_every_scored_customer_has_a_segment_and_top_drivers(spark, pipeline_run):
+    missing = _one(spark, """
+        select count(*) from analytics.customer_churn_overview
+        where segment_id is null or top_driver_1_feature is null or segment_name is null""")
+    assert missing == 0
+    assert _one(spark, "select count(*) from analytics.churn_segment_profiles") >= 1
+
+
+def test_rebuilding_unchanged_data_registers_no_new_model(spark, pipeline_run):
+    version = _one(spark, "select model_version from analytics.churn_model_registry")
+    assert cli.main(["dbt", "build", "--select", "churn_model_registry"]) == 0
+    rows = spark.table("analytics.churn_model_registry").collect()
+    assert [r.model_version for r in rows] == [version]
+
+
+def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipeline_run):
+    assert cli.main(["dbt", "docs", "generate"]) == 0
+    manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    parents = {node: set(ps) for node, ps in manifest["parent_map"].items()}
+
+    def ancestors(node):
+        seen, todo = set(), [node]
+        while todo:
+            for parent in parents.get(todo.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+    api = ancestors("exposure.customer_propensity.churn_api")
+    assert "source.customer_propensity.raw.transactions" in api
+    for python_model in ("churn_model_registry", "churn_scores", "churn_shap_values",
+                         "churn_segments"):
+        assert f"model.customer_propensity.{python_model}" in api
+    assert "exposure.customer_propensity.churn_dashboard" in manifest["exposures"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api_url(pipeline_run):
+    """The API served by uvicorn in its own process (no Spark), over the published marts."""
+    port = _free_port()
+    env = {**os.environ, "PROPENSITY_SERVING_DIR": str(pipeline_run.serving)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "serving.api.main:app", "--port", str(port)],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.3)
+    else:
+        server.kill()
+        pytest.fail(f"API did not start: {server.stdout.read().decode()[-2000:]}")
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_api_serves_a_scored_customer(spark, api_url):
+    row = spark.sql(
+        "select * from analytics.customer_churn_overview order by churn_probability desc limit 1"
+    ).first()
+    response = httpx.get(f"{api_url}/customers/{row.customer_id}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["churn_probability"] == pytest.approx(row.churn_probability)
+    assert body["risk_band"] == "high"
+    assert body["model_version"] == row.model_version
+    assert body["as_of_month"] == str(row.as_of_month)
+    assert body["segment"]["segment_id"] == row.segment_id
+    assert [d["feature"] for d in body["top_drivers"]] == [
+        row.top_driver_1_feature, row.top_driver_2_feature, row.top_driver_3_feature
+    ]
+
+
+def test_api_health_names_the_published_model(spark, api_url):
+    body = httpx.get(f"{api_url}/health").json()
+    assert body["status"] == "ok"
+    assert body["model_version"] == _one(spark, "select model_version from analytics.churn_scores limit 1")
+    assert body["customers_scored"] == _one(spark, "select count(*) from analytics.churn_scores")
+
+
+def test_api_unknown_customer_is_a_clear_404(api_url):
+    response = httpx.get(f"{api_url}/customers/C9999999")
+    assert response.status_code == 404
+    assert "C9999999" in response.json()["detail"]
+    assert "not active" in response.json()["detail"]
+
+
+def test_api_rejects_a_malformed_id(api_url):
+    assert httpx.get(f"{api_url}/customers/bad%20id").status_code == 422
+
+
+@pytest.mark.parametrize("page", ["overview.py", "segments.py", "customer_lookup.py"])
+def test_dashboard_pages_render_the_published_scores(pipeline_run, page, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
+    app = AppTest.from_file(str(PROJECT_DIR / "serving" / "dashboard" / "pages" / page),
+                            default_timeout=60).run()
+    assert not app.exception, app.exception
+    assert app.title[0].value
+
+
+def test_dashboard_lookup_shows_a_customer(spark, pipeline_run, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
+    customer = _one(spark, "select customer_id from analytics.churn_scores limit 1")
+    app = AppTest.from_file(
+        str(PROJECT_DIR / "serving" / "dashboard" / "pages" / "customer_lookup.py"),
+        default_timeout=60,
+    ).run()
+    app.text_input[0].input(customer).run()
+    assert not app.exception
+    assert [m.label for m in app.metric] == ["Churn probability", "Risk band", "Percentile"]
+    app.text_input[0].input("C9999999").run()
+    assert "No score for 'C9999999'" in app.error[0].value
