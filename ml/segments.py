@@ -1,5 +1,7 @@
 """Customer segments in SHAP space: UMAP embedding + HDBSCAN, assigned to everyone by kNN.
 
+SHAP values are not rescaled: they already share one unit (log-odds), so distances weigh
+each feature by how much it moves the score, and unimportant features add no noise.
 UMAP and HDBSCAN are fitted on a bounded sample (``max_fit_rows``). Every customer, in the
 sample or not, then gets the segment of its nearest fitted neighbours in SHAP space and an
 embedding position averaged from theirs, so assignment scales to any table size.
@@ -10,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import HDBSCAN
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-from sklearn.preprocessing import StandardScaler
 
 
 class ShapSegmenter:
@@ -40,8 +41,7 @@ class ShapSegmenter:
         X = np.asarray(shap_matrix, dtype=float)
         if X.ndim != 2 or len(X) < 5:
             raise ValueError(f"need at least 5 rows of SHAP vectors to segment, got {X.shape}")
-        self.scaler_ = StandardScaler().fit(X)
-        Z = self.scaler_.transform(X)
+        Z = X
         reducer = umap.UMAP(
             n_components=2,
             n_neighbors=min(self.n_neighbors, len(X) - 1),
@@ -70,5 +70,5 @@ class ShapSegmenter:
 
     def assign(self, shap_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment ids, n x 2 embedding positions) for any rows of SHAP vectors."""
-        Z = self.scaler_.transform(np.asarray(shap_matrix, dtype=float))
+        Z = np.asarray(shap_matrix, dtype=float)
         return self.classifier_.predict(Z).astype(int), self.locator_.predict(Z)
