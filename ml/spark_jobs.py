@@ -55,6 +55,23 @@ def bounded_sample(df, max_rows: int, seed: int) -> tuple[pd.DataFrame, float]:
     return sampled.toPandas(), fraction
 
 
+class _Shipped:
+    """A value carried inside the pickled task function (Spark Connect has no broadcast)."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+
+def ship(spark, value):
+    """Send a read-only value to every task once: a broadcast on classic Spark; on Spark
+    Connect, which has no SparkContext, the value travels inside the pickled function."""
+    try:
+        context = spark.sparkContext
+    except (AttributeError, NotImplementedError):
+        return _Shipped(value)
+    return context.broadcast(value)
+
+
 def _model_from_broadcast(payload) -> ChurnClassifier:
     return ChurnClassifier.from_bytes(payload.value)
 
@@ -63,7 +80,7 @@ def score(df, model: ChurnClassifier, spark, model_version: str):
     """Add churn_probability and churn_score_margin to every row (mapInPandas)."""
     from pyspark.sql.types import DoubleType, StringType, StructField
 
-    payload = spark.sparkContext.broadcast(model.to_bytes())
+    payload = ship(spark, model.to_bytes())
     features = model.feature_names_
     keep = [c for c in df.columns if c not in features]
     schema = df.select(*keep).schema
@@ -86,7 +103,7 @@ def score(df, model: ChurnClassifier, spark, model_version: str):
 
 def shap_long(df, model: ChurnClassifier, spark, model_version: str):
     """Exact TreeSHAP per customer and feature, long format (mapInPandas)."""
-    payload = spark.sparkContext.broadcast(model.to_bytes())
+    payload = ship(spark, model.to_bytes())
     features = model.feature_names_
     schema = (
         "customer_id string, model_version string, feature_name string, "

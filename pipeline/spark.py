@@ -43,11 +43,9 @@ def get_spark(target: str | None = None, extra: dict[str, str] | None = None):
     settings = spark_settings(target=target)
     settings.update(extra or {})
     builder = SparkSession.builder
-    if not os.environ.get("SPARK_REMOTE"):
+    if not os.environ.get("SPARK_REMOTE"):  # a Connect server has its own catalog settings
         builder = builder.enableHiveSupport()
     for key, value in settings.items():
-        if os.environ.get("SPARK_REMOTE") and key.startswith(("spark.master", "spark.driver")):
-            continue
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     if not os.environ.get("SPARK_REMOTE"):

@@ -20,7 +20,7 @@ def model(dbt, session):
     from pyspark.sql import functions as F
 
     from ml.segments import ShapSegmenter
-    from ml.spark_jobs import bounded_sample
+    from ml.spark_jobs import bounded_sample, ship
 
     shap = dbt.ref("churn_shap_values")
     names = sorted(r[0] for r in shap.select("feature_name").distinct().collect())
@@ -36,7 +36,7 @@ def model(dbt, session):
         cluster_selection_method=dbt.config.get("cluster_selection_method"),
         random_state=random_state,
     ).fit(sample[names].to_numpy())
-    fitted = session.sparkContext.broadcast(segmenter)
+    fitted = ship(session, segmenter)
 
     def assign(batches):
         model = fitted.value
