@@ -7,7 +7,7 @@ CUSTOMERS ?= 2000
 MONTHS ?= 24
 
 .DEFAULT_GOAL := help
-.PHONY: help setup quickstart test lint docs api dashboard clean
+.PHONY: help setup browser quickstart test lint docs api dashboard clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,7 +23,12 @@ setup: $(BIN)/.installed ## create .venv and install the project (editable) with
 quickstart: setup ## set up, generate sample data, ingest, dbt build, publish for serving
 	$(BIN)/propensity run --customers $(CUSTOMERS) --months $(MONTHS)
 
-test: setup ## run the whole test suite (unit, integration, end-to-end)
+browser: ## install Debian's chromium for the browser test (needs root and apt-get)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium is not installed: the browser test will be skipped"
+
+test: setup browser ## run the whole test suite (unit, integration, end-to-end)
 	$(BIN)/python -m pytest
 
 lint: setup ## ruff check + format check

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from pipeline import cli
-from pipeline.config import PROJECT_DIR, Paths
+from pipeline.config import PROJECT_DIR
+from tests.e2e.conftest import free_port, serve
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(spark):
-    """`propensity run` on 300 customers x 18 months, in this process's Spark session."""
-    code = cli.main(["run", "--customers", "300", "--months", "18"])
-    assert code == 0, "propensity run failed: see the log above"
-    return Paths.from_env()
 
 
 def _one(spark, sql):
@@ -96,35 +86,14 @@ def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipel
     assert "exposure.customer_propensity.churn_dashboard" in manifest["exposures"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def api_url(pipeline_run):
     """The API served by uvicorn in its own process (no Spark), over the published marts."""
-    port = _free_port()
     env = {**os.environ, "PROPENSITY_SERVING_DIR": str(pipeline_run.serving)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serving.api.main:app", "--port", str(port)],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.3)
-    else:
-        server.kill()
-        pytest.fail(f"API did not start: {server.stdout.read().decode()[-2000:]}")
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    port = free_port()
+    with serve([sys.executable, "-m", "uvicorn", "serving.api.main:app", "--port", str(port)],
+               f"http://127.0.0.1:{port}/health", env) as url:
+        yield url.removesuffix("/health")
 
 
 def test_api_serves_a_scored_customer(spark, api_url):
@@ -167,7 +136,7 @@ def test_dashboard_pages_render_the_published_scores(pipeline_run, page, monkeyp
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
-    app = AppTest.from_file(str(PROJECT_DIR / "serving" / "dashboard" / "pages" / page),
+    app = AppTest.from_file(str(PROJECT_DIR / "serving" / "dashboard" / "views" / page),
                             default_timeout=60).run()
     assert not app.exception, app.exception
     assert app.title[0].value
@@ -179,7 +148,7 @@ def test_dashboard_lookup_shows_a_customer(spark, pipeline_run, monkeypatch):
     monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
     customer = _one(spark, "select customer_id from analytics.churn_scores limit 1")
     app = AppTest.from_file(
-        str(PROJECT_DIR / "serving" / "dashboard" / "pages" / "customer_lookup.py"),
+        str(PROJECT_DIR / "serving" / "dashboard" / "views" / "customer_lookup.py"),
         default_timeout=60,
     ).run()
     app.text_input[0].input(customer).run()

@@ -66,6 +66,8 @@ segment_drivers_ranked as (
         segment_feature_means.segment_id,
         coalesce(feature_dictionary.feature_description, segment_feature_means.feature_name)
             as feature_description,
+        coalesce(feature_dictionary.feature_label, segment_feature_means.feature_name)
+            as feature_label,
         segment_feature_means.feature_name,
         row_number() over (
             partition by segment_feature_means.segment_id
@@ -82,10 +84,10 @@ segment_drivers as (
 
     select
         segment_id,
-        max(case when driver_rank = 1 then feature_description end) as top_driver_description,
+        max(case when driver_rank = 1 then feature_label end) as top_driver_label,
         concat_ws(
-            '; ', transform(sort_array(collect_list(struct(driver_rank, feature_description))),
-                            driver -> driver.feature_description)
+            '; ', transform(sort_array(collect_list(struct(driver_rank, feature_label))),
+                            driver -> driver.feature_label)
         ) as top_drivers
 
     from segment_drivers_ranked
@@ -105,7 +107,7 @@ final as (
 
     select
         segment_sizes.segment_id,
-        concat('Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_description)
+        concat('Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_label)
             as segment_name,
         segment_sizes.model_version,
         segment_drivers.top_drivers,

@@ -30,5 +30,16 @@ bands = (
     .agg(customers=("customer_id", "count"), mean_probability=("churn_probability", "mean"))
     .reindex(["high", "medium", "low"])
     .dropna(how="all")
+    .reset_index()
 )
-st.dataframe(bands, use_container_width=True)
+st.dataframe(
+    bands,
+    hide_index=True,
+    use_container_width=True,
+    column_config={
+        "risk_band": "Risk band",
+        "customers": st.column_config.NumberColumn("Customers", format="%d"),
+        "mean_probability": st.column_config.NumberColumn("Mean churn probability",
+                                                          format="percent"),
+    },
+)

@@ -14,9 +14,18 @@ if not customer_id:
     st.info("Enter a customer id. The riskiest customers are listed below.")
     top = customers.sort_values("churn_probability", ascending=False).head(10)
     st.dataframe(
-        top[["customer_id", "churn_probability", "risk_band", "segment_name"]],
+        top[["customer_id", "churn_probability", "risk_band", "segment_name",
+             "top_driver_1_description"]],
         hide_index=True,
         use_container_width=True,
+        column_config={
+            "customer_id": "Customer",
+            "churn_probability": st.column_config.NumberColumn("Churn probability",
+                                                               format="percent"),
+            "risk_band": "Risk band",
+            "segment_name": "Segment",
+            "top_driver_1_description": "Strongest driver",
+        },
     )
     st.stop()
 if customer_id not in customers.index:
@@ -35,10 +44,21 @@ st.write(f"**Segment:** {row['segment_name']} · **Region:** {row['region']}")
 st.subheader("Top drivers")
 drivers = pd.DataFrame(
     [
-        {"driver": row[f"top_driver_{r}_description"], "SHAP value": row[f"top_driver_{r}_shap_value"]}
+        {
+            "driver": row[f"top_driver_{r}_description"],
+            "value": row[f"top_driver_{r}_shap_value"],
+        }
         for r in (1, 2, 3)
         if pd.notna(row[f"top_driver_{r}_feature"])
     ]
 )
-st.dataframe(drivers, hide_index=True, use_container_width=True)
+st.dataframe(
+    drivers,
+    hide_index=True,
+    use_container_width=True,
+    column_config={
+        "driver": "What raises this customer's risk",
+        "value": st.column_config.NumberColumn("SHAP value (log-odds)", format="%.3f"),
+    },
+)
 st.caption(f"Model {row['model_version']} · as of {row['as_of_month']}")
