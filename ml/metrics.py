@@ -26,7 +26,9 @@ def classification_report(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, 
     return {
         "roc_auc": float(roc_auc_score(y_true, y_score)) if both_classes else float("nan"),
         "pr_auc": float(average_precision_score(y_true, y_score)) if both_classes else float("nan"),
-        "log_loss": float(log_loss(y_true, y_score, labels=[0, 1])) if len(y_true) else float("nan"),
+        "log_loss": float(log_loss(y_true, y_score, labels=[0, 1]))
+        if len(y_true)
+        else float("nan"),
         "top_decile_lift": top_decile_lift(y_true, y_score),
         "positive_rate": float(y_true.mean()) if len(y_true) else float("nan"),
         "rows": int(len(y_true)),

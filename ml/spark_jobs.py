@@ -21,8 +21,13 @@ log = logging.getLogger(__name__)
 ID_COLUMNS = ("customer_id", "as_of_month")
 # columns of customer_features_monthly that are not model inputs
 NON_FEATURE_COLUMNS = {
-    "customer_id", "region", "as_of_month", "indicator_month", "latest_event_at",
-    "is_churned_within_horizon", "dataset_split",
+    "customer_id",
+    "region",
+    "as_of_month",
+    "indicator_month",
+    "latest_event_at",
+    "is_churned_within_horizon",
+    "dataset_split",
 }
 LABEL_COLUMN = "is_churned_within_horizon"
 
@@ -31,7 +36,8 @@ def feature_columns(df) -> list[str]:
     """Numeric model inputs of a feature/training DataFrame, in table order."""
     numeric = ("int", "bigint", "double", "float", "smallint", "tinyint", "decimal")
     return [
-        name for name, dtype in df.dtypes
+        name
+        for name, dtype in df.dtypes
         if name not in NON_FEATURE_COLUMNS and dtype.startswith(numeric)
     ]
 
@@ -84,8 +90,11 @@ def score(df, model: ChurnClassifier, spark, model_version: str):
     features = model.feature_names_
     keep = [c for c in df.columns if c not in features]
     schema = df.select(*keep).schema
-    for name, dtype in (("model_version", StringType()), ("churn_probability", DoubleType()),
-                        ("churn_score_margin", DoubleType())):
+    for name, dtype in (
+        ("model_version", StringType()),
+        ("churn_probability", DoubleType()),
+        ("churn_score_margin", DoubleType()),
+    ):
         schema = schema.add(StructField(name, dtype))
 
     def score_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -129,9 +138,7 @@ def shap_long(df, model: ChurnClassifier, spark, model_version: str):
                 }
             )
 
-    return df.select("customer_id", "as_of_month", *features).mapInPandas(
-        explain_partition, schema
-    )
+    return df.select("customer_id", "as_of_month", *features).mapInPandas(explain_partition, schema)
 
 
 def percentile_expression(df, column: str, relative_error: float = 1e-4):

@@ -17,8 +17,10 @@ def train_churn_model(
 ) -> tuple[ChurnClassifier, dict[str, dict[str, float]]]:
     """Fit on the 'train' rows, evaluate on both splits; return the model and metrics."""
     if frame.empty:
-        raise ValueError("the training set is empty: the data must cover more months than "
-                         "churn_horizon_months + validation_months")
+        raise ValueError(
+            "the training set is empty: the data must cover more months than "
+            "churn_horizon_months + validation_months"
+        )
     train = frame[frame[split_column] == "train"]
     valid = frame[frame[split_column] == "validation"]
     if train.empty or valid.empty:
@@ -28,7 +30,9 @@ def train_churn_model(
         )
     model = ChurnClassifier(**(params or {})).fit(train[features], train[label].astype(int))
     metrics = {
-        "train": classification_report(train[label].astype(int), model.predict_proba(train[features])),
+        "train": classification_report(
+            train[label].astype(int), model.predict_proba(train[features])
+        ),
         "validation": classification_report(
             valid[label].astype(int), model.predict_proba(valid[features])
         ),

@@ -92,8 +92,12 @@ def cmd_publish(args: argparse.Namespace, paths: Paths) -> int:
     from serving.publish import publish
 
     manifest = publish(_spark(), paths.serving, schema=args.schema)
-    log.info("CURRENT -> %s (as of %s, model %s)", manifest["version"],
-             manifest["as_of_month"], manifest["model_version"])
+    log.info(
+        "CURRENT -> %s (as of %s, model %s)",
+        manifest["version"],
+        manifest["as_of_month"],
+        manifest["model_version"],
+    )
     return 0
 
 
@@ -139,8 +143,19 @@ def cmd_serve_api(args: argparse.Namespace, paths: Paths) -> int:
 
 def cmd_dashboard(args: argparse.Namespace, paths: Paths) -> int:
     app = PROJECT_DIR / "serving" / "dashboard" / "app.py"
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     return subprocess.call(command)
 
 
@@ -155,48 +170,77 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", type=Path, help="state folder (overrides PROPENSITY_HOME)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="generate (if needed), ingest, dbt build, publish",
-                         description="The main job: generate sample data when the landing "
-                         "zone is empty, ingest, dbt build, publish for serving.")
+    run = sub.add_parser(
+        "run",
+        help="generate (if needed), ingest, dbt build, publish",
+        description="The main job: generate sample data when the landing "
+        "zone is empty, ingest, dbt build, publish for serving.",
+    )
     sample_data.add_arguments(run)
-    run.add_argument("--regenerate", action="store_true",
-                     help="overwrite the landing zone with freshly generated sample data")
+    run.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="overwrite the landing zone with freshly generated sample data",
+    )
     run.add_argument("--select", help="dbt --select for the build step (default: everything)")
-    run.add_argument("--schema", default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
-                     help="schema of the marts to publish (default: %(default)s)")
+    run.add_argument(
+        "--schema",
+        default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
+        help="schema of the marts to publish (default: %(default)s)",
+    )
     run.set_defaults(func=cmd_run)
 
-    gen = sub.add_parser("generate", help="write a deterministic sample landing zone",
-                         description="Write sample CSV/JSON/Parquet landing files.")
+    gen = sub.add_parser(
+        "generate",
+        help="write a deterministic sample landing zone",
+        description="Write sample CSV/JSON/Parquet landing files.",
+    )
     sample_data.add_arguments(gen)
     gen.set_defaults(func=cmd_generate)
 
-    ing = sub.add_parser("ingest", help="load landing files into raw tables",
-                         description="Load new or changed landing files into raw.* tables; "
-                         "bad records go to raw._quarantine, every file to raw._load_audit.")
+    ing = sub.add_parser(
+        "ingest",
+        help="load landing files into raw tables",
+        description="Load new or changed landing files into raw.* tables; "
+        "bad records go to raw._quarantine, every file to raw._load_audit.",
+    )
     ing.set_defaults(func=cmd_ingest)
 
-    dbt = sub.add_parser("dbt", help="run a dbt command in the project's Spark session",
-                         description="Run dbt with --project-dir/--profiles-dir set, e.g. "
-                         "`propensity dbt build --select churn_scores+`.")
+    dbt = sub.add_parser(
+        "dbt",
+        help="run a dbt command in the project's Spark session",
+        description="Run dbt with --project-dir/--profiles-dir set, e.g. "
+        "`propensity dbt build --select churn_scores+`.",
+    )
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
     dbt.set_defaults(func=cmd_dbt)
 
-    pub = sub.add_parser("publish", help="publish scored marts for the API and dashboard",
-                         description="Copy the serving marts to a new version and switch "
-                         "CURRENT to it atomically.")
-    pub.add_argument("--schema", default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
-                     help="schema of the marts (default: %(default)s)")
+    pub = sub.add_parser(
+        "publish",
+        help="publish scored marts for the API and dashboard",
+        description="Copy the serving marts to a new version and switch CURRENT to it atomically.",
+    )
+    pub.add_argument(
+        "--schema",
+        default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
+        help="schema of the marts (default: %(default)s)",
+    )
     pub.set_defaults(func=cmd_publish)
 
-    api = sub.add_parser("serve-api", help="serve the FastAPI app",
-                         description="Serve the API over the published marts (no Spark).")
+    api = sub.add_parser(
+        "serve-api",
+        help="serve the FastAPI app",
+        description="Serve the API over the published marts (no Spark).",
+    )
     api.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
     api.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     api.set_defaults(func=cmd_serve_api)
 
-    dash = sub.add_parser("dashboard", help="serve the Streamlit dashboard",
-                          description="Serve the dashboard over the published marts (no Spark).")
+    dash = sub.add_parser(
+        "dashboard",
+        help="serve the Streamlit dashboard",
+        description="Serve the dashboard over the published marts (no Spark).",
+    )
     dash.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
     dash.set_defaults(func=cmd_dashboard)
     return parser

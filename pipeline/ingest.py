@@ -67,46 +67,89 @@ SOURCES: dict[str, Source] = {
     s.name: s
     for s in [
         Source(
-            "customers", "csv", required=True,
+            "customers",
+            "csv",
+            required=True,
             description="Customer master export: one row per customer version.",
-            columns=(_c("customer_id", required=True), _c("first_name"), _c("email"),
-                     _c("birth_date", "date"), _c("region"), _c("customer_segment"),
-                     _c("signup_date", "date", True), _c("updated_at", "timestamp", True)),
+            columns=(
+                _c("customer_id", required=True),
+                _c("first_name"),
+                _c("email"),
+                _c("birth_date", "date"),
+                _c("region"),
+                _c("customer_segment"),
+                _c("signup_date", "date", True),
+                _c("updated_at", "timestamp", True),
+            ),
         ),
         Source(
-            "transactions", "csv", required=True,
+            "transactions",
+            "csv",
+            required=True,
             description="Card and account transactions, one file per posting month.",
-            columns=(_c("transaction_id", required=True), _c("customer_id", required=True),
-                     _c("transaction_at", "timestamp", True), _c("posted_at", "timestamp"),
-                     _c("amount", "double"), _c("channel"), _c("merchant_category")),
+            columns=(
+                _c("transaction_id", required=True),
+                _c("customer_id", required=True),
+                _c("transaction_at", "timestamp", True),
+                _c("posted_at", "timestamp"),
+                _c("amount", "double"),
+                _c("channel"),
+                _c("merchant_category"),
+            ),
         ),
         Source(
-            "accounts", "csv",
+            "accounts",
+            "csv",
             description="Accounts and products held, with open/close dates and fees.",
-            columns=(_c("account_id", required=True), _c("customer_id", required=True),
-                     _c("product"), _c("opened_date", "date", True), _c("closed_date", "date"),
-                     _c("status"), _c("monthly_fee", "double"), _c("balance", "double")),
+            columns=(
+                _c("account_id", required=True),
+                _c("customer_id", required=True),
+                _c("product"),
+                _c("opened_date", "date", True),
+                _c("closed_date", "date"),
+                _c("status"),
+                _c("monthly_fee", "double"),
+                _c("balance", "double"),
+            ),
         ),
         Source(
-            "support_interactions", "json",
+            "support_interactions",
+            "json",
             description="Support contacts (JSON lines) with topic and satisfaction.",
-            columns=(_c("interaction_id", required=True), _c("customer_id", required=True),
-                     _c("created_at", "timestamp", True), _c("channel"), _c("topic"),
-                     _c("satisfaction_score", "int"), _c("is_resolved", "boolean")),
+            columns=(
+                _c("interaction_id", required=True),
+                _c("customer_id", required=True),
+                _c("created_at", "timestamp", True),
+                _c("channel"),
+                _c("topic"),
+                _c("satisfaction_score", "int"),
+                _c("is_resolved", "boolean"),
+            ),
         ),
         Source(
-            "marketing_offers", "parquet",
+            "marketing_offers",
+            "parquet",
             description="Marketing offers sent and the customer's response.",
-            columns=(_c("offer_id", required=True), _c("customer_id", required=True),
-                     _c("campaign"), _c("offered_at", "timestamp", True), _c("response"),
-                     _c("responded_at", "timestamp")),
+            columns=(
+                _c("offer_id", required=True),
+                _c("customer_id", required=True),
+                _c("campaign"),
+                _c("offered_at", "timestamp", True),
+                _c("response"),
+                _c("responded_at", "timestamp"),
+            ),
         ),
         Source(
-            "economic_indicators", "csv",
+            "economic_indicators",
+            "csv",
             description="Third-party monthly economic indicators by region.",
-            columns=(_c("region", required=True), _c("month", "date", True),
-                     _c("unemployment_rate", "double"), _c("consumer_confidence", "double"),
-                     _c("policy_interest_rate", "double")),
+            columns=(
+                _c("region", required=True),
+                _c("month", "date", True),
+                _c("unemployment_rate", "double"),
+                _c("consumer_confidence", "double"),
+                _c("policy_interest_rate", "double"),
+            ),
             parsers={"month": "try_cast(concat({v}, '-01') as date)"},
         ),
     ]
@@ -139,7 +182,9 @@ def landing_files(source: Source, landing: Path) -> list[Path]:
     folder = landing / source.name
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in EXTENSIONS[source.format])
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix in EXTENSIONS[source.format]
+    )
 
 
 def read_csv_header(path: Path) -> list[str]:
@@ -214,7 +259,10 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
 
             def as_text(name: str, df=df, lower=lower):
                 col = F.col(f"`{lower[name]}`")
-                if types[name] == "timestamp" and df.schema[lower[name]].dataType.typeName() == "long":
+                if (
+                    types[name] == "timestamp"
+                    and df.schema[lower[name]].dataType.typeName() == "long"
+                ):
                     col = F.timestamp_micros(F.floor(col / 1000))
                 return col.cast("string").alias(name)
 
@@ -280,8 +328,10 @@ def _typed_with_reason(source: Source, text_df):
     checks.append(
         F.when(
             F.col("_corrupt_record").isNotNull(),
-            F.lit("malformed record: wrong number of fields or not parseable as "
-                  f"{source.format.upper()}"),
+            F.lit(
+                "malformed record: wrong number of fields or not parseable as "
+                f"{source.format.upper()}"
+            ),
         )
     )
     for c in source.columns:
@@ -345,9 +395,11 @@ def ingest_source(
     load_id = uuid.uuid4().hex[:12]
     names = {p.name for p in todo}
 
-    checked = _typed_with_reason(source, _read_as_text(spark, source, todo)).withColumn(
-        "_loaded_at", F.current_timestamp()
-    ).cache()
+    checked = (
+        _typed_with_reason(source, _read_as_text(spark, source, todo))
+        .withColumn("_loaded_at", F.current_timestamp())
+        .cache()
+    )
     try:
         counts = {
             (r[FILE_COLUMN], r.rejected): r["count"]
@@ -391,23 +443,48 @@ def ingest_source(
     for path in todo:
         loaded = counts.get((path.name, False), 0)
         rejected = counts.get((path.name, True), 0)
-        results.append(FileResult(source.name, path.name, "loaded", loaded + rejected, loaded, rejected))
-        audit_rows.append((load_id, source.name, path.name, str(path), hashes[path.name],
-                           loaded + rejected, loaded, rejected, seconds))
+        results.append(
+            FileResult(source.name, path.name, "loaded", loaded + rejected, loaded, rejected)
+        )
+        audit_rows.append(
+            (
+                load_id,
+                source.name,
+                path.name,
+                str(path),
+                hashes[path.name],
+                loaded + rejected,
+                loaded,
+                rejected,
+                seconds,
+            )
+        )
     audit = spark.createDataFrame(
         audit_rows,
         "load_id string, source string, file_name string, file_path string, file_sha256 string, "
         "rows_read bigint, rows_loaded bigint, rows_rejected bigint, seconds double",
     ).select(
-        "load_id", "source", "file_name", "file_path", "file_sha256", "rows_read",
-        "rows_loaded", "rows_rejected", F.current_timestamp().alias("loaded_at"), "seconds",
+        "load_id",
+        "source",
+        "file_name",
+        "file_path",
+        "file_sha256",
+        "rows_read",
+        "rows_loaded",
+        "rows_rejected",
+        F.current_timestamp().alias("loaded_at"),
+        "seconds",
     )
     audit.write.insertInto(f"{schema}.{AUDIT}")
     loaded = sum(r.rows_loaded for r in results)
     rejected = sum(r.rows_rejected for r in results)
     log.info(
         "%-22s %d file(s) loaded: %s rows loaded, %s quarantined (%.1fs)",
-        source.name, len(todo), f"{loaded:,}", f"{rejected:,}", seconds,
+        source.name,
+        len(todo),
+        f"{loaded:,}",
+        f"{rejected:,}",
+        seconds,
     )
     return results
 

@@ -84,7 +84,9 @@ def _economic_indicators(spec: SampleSpec, rng: np.random.Generator) -> pd.DataF
                     "region": region,
                     "month": month.strftime("%Y-%m"),
                     "unemployment_rate": round(unemployment + rng.normal(0, 0.1), 2),
-                    "consumer_confidence": round(100 - 3 * (unemployment - 5) + rng.normal(0, 1), 1),
+                    "consumer_confidence": round(
+                        100 - 3 * (unemployment - 5) + rng.normal(0, 1), 1
+                    ),
                     "policy_interest_rate": round(3.0 + 0.02 * t, 2),
                 }
             )
@@ -124,8 +126,12 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         "checking",
         rng.choice(PRODUCTS[1:], len(acc_customer)),
     )
-    fee_by_product = {"checking": [0, 5, 12], "savings": [0, 0, 3], "credit_card": [0, 8, 15],
-                      "loan": [0, 0, 0]}
+    fee_by_product = {
+        "checking": [0, 5, 12],
+        "savings": [0, 0, 3],
+        "credit_card": [0, 8, 15],
+        "loan": [0, 0, 0],
+    }
     acc_fee = np.array([rng.choice(fee_by_product[p]) for p in acc_product], dtype=float)
     is_first_account = np.r_[True, acc_customer[1:] != acc_customer[:-1]]
     acc_open = signup[acc_customer] + np.where(
@@ -175,10 +181,13 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                 support_rows.append(
                     {
                         "customer_index": i,
-                        "created_at": month + pd.Timedelta(days=int(rng.integers(0, days_in_month))),
+                        "created_at": month
+                        + pd.Timedelta(days=int(rng.integers(0, days_in_month))),
                         "channel": rng.choice(["phone", "chat", "email", "branch"]),
                         "topic": topic,
-                        "satisfaction_score": int(np.clip(round(4.2 - 0.8 * d[i] + rng.normal(0, 0.7)), 1, 5)),
+                        "satisfaction_score": int(
+                            np.clip(round(4.2 - 0.8 * d[i] + rng.normal(0, 0.7)), 1, 5)
+                        ),
                         "is_resolved": bool(rng.random() < 0.8),
                     }
                 )
@@ -195,16 +204,22 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                     "offered_at": offered_at,
                     "response": "accepted" if accepted[i] else rng.choice(["declined", "none"]),
                     "responded_at": offered_at + pd.Timedelta(days=int(rng.integers(1, 9)))
-                    if accepted[i] else pd.NaT,
+                    if accepted[i]
+                    else pd.NaT,
                 }
             )
 
         tenure_years = (month - pd.to_datetime(signup)).days.values / 365.25
         region_unemp = unemp.loc[month.strftime("%Y-%m")].reindex(region).values
         logit = (
-            -5.0 + 1.6 * d + 0.6 * (customer_fee > 10) + 0.35 * (region_unemp - 5)
-            + 1.0 * (complaints > 0) - 0.25 * np.log1p(np.maximum(tenure_years, 0))
-            + 0.3 * (age < 30) - 1.0 * (offer_accepted_until >= t)
+            -5.0
+            + 1.6 * d
+            + 0.6 * (customer_fee > 10)
+            + 0.35 * (region_unemp - 5)
+            + 1.0 * (complaints > 0)
+            - 0.25 * np.log1p(np.maximum(tenure_years, 0))
+            + 0.3 * (age < 30)
+            - 1.0 * (offer_accepted_until >= t)
         )
         churned = live & (rng.random(n) < _sigmoid(logit))
         churn_month[churned] = t
@@ -253,7 +268,8 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             "first_name": rng.choice(["Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus"], n),
             "email": [f"{c.lower()}@example.com" for c in customer_id],
             "birth_date": (pd.Timestamp("2026-01-01") - pd.to_timedelta(age * 365.25, unit="D"))
-            .strftime("%Y-%m-%d").values,
+            .strftime("%Y-%m-%d")
+            .values,
             "region": region,
             "customer_segment": segment,
             "signup_date": pd.to_datetime(signup).strftime("%Y-%m-%d"),
@@ -353,9 +369,11 @@ def write_landing_zone(spec: SampleSpec, landing: Path) -> dict[str, int]:
     for month, part in tx.groupby(file_month):
         bad = []
         if month == last:
-            bad = ["T999999991,C0000001,2026-01-01 10:00:00,2026-01-01 10:00:00,n/a,card,retail",
-                   "T999999992,C0000002,yesterday,2026-01-01 10:00:00,12.50,card,retail",
-                   "T999999993,C0000003,2026-01-01 10:00:00"]
+            bad = [
+                "T999999991,C0000001,2026-01-01 10:00:00,2026-01-01 10:00:00,n/a,card,retail",
+                "T999999992,C0000002,yesterday,2026-01-01 10:00:00,12.50,card,retail",
+                "T999999993,C0000003,2026-01-01 10:00:00",
+            ]
         _write_csv_with_bad_rows(part, landing / "transactions" / f"transactions_{month}.csv", bad)
     written["transactions"] = len(tx) + 3
 
@@ -370,8 +388,10 @@ def write_landing_zone(spec: SampleSpec, landing: Path) -> dict[str, int]:
                 record["created_at"] = record["created_at"].strftime("%Y-%m-%dT%H:%M:%S")
                 f.write(json.dumps(record) + "\n")
             f.write('{"interaction_id": "S99999991", "customer_id": "C0000001", "created_at"\n')
-            f.write('{"interaction_id": "S99999992", "customer_id": "C0000002", '
-                    '"created_at": "2026-13-45T10:00:00", "topic": "question"}\n')
+            f.write(
+                '{"interaction_id": "S99999992", "customer_id": "C0000002", '
+                '"created_at": "2026-13-45T10:00:00", "topic": "question"}\n'
+            )
         written["support_interactions"] = len(tables["support_interactions"]) + 2
 
         offers = tables["marketing_offers"].copy()
@@ -406,16 +426,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the generator's size and seed options to ``parser``."""
-    parser.add_argument("--customers", type=int, default=SampleSpec.customers,
-                        help="number of customers (default: %(default)s)")
-    parser.add_argument("--months", type=int, default=SampleSpec.months,
-                        help="months of history (default: %(default)s)")
-    parser.add_argument("--end-month", default=DEFAULT_END_MONTH,
-                        help="last month of data, YYYY-MM (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=SampleSpec.seed,
-                        help="random seed (default: %(default)s)")
-    parser.add_argument("--only-core", action="store_true",
-                        help="write only customers and transactions")
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=SampleSpec.customers,
+        help="number of customers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--months",
+        type=int,
+        default=SampleSpec.months,
+        help="months of history (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--end-month",
+        default=DEFAULT_END_MONTH,
+        help="last month of data, YYYY-MM (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=SampleSpec.seed, help="random seed (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--only-core", action="store_true", help="write only customers and transactions"
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> SampleSpec:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
@@ -14,19 +15,23 @@ from pipeline.config import PROJECT_DIR
 RAW_SCHEMA = "raw"  # where ingestion writes; dbt sources read it
 
 
-def _env_var(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None:
-        raise KeyError(f"environment variable {name} is not set and has no default")
-    return value
-
-
 def spark_settings(
-    profiles_dir: Path = PROJECT_DIR, target: str | None = None
+    profiles_dir: Path = PROJECT_DIR,
+    target: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Return the `server_side_parameters` of a dbt target in profiles.yml, rendered."""
+    """Return the `server_side_parameters` of a dbt target in profiles.yml, rendered with
+    ``env`` (default: this process's environment) as dbt's ``env_var`` would."""
+    environ = os.environ if env is None else env
+
+    def env_var(name: str, default: str | None = None) -> str:
+        value = environ.get(name, default)
+        if value is None:
+            raise KeyError(f"environment variable {name} is not set and has no default")
+        return value
+
     text = (profiles_dir / "profiles.yml").read_text()
-    rendered = jinja2.Template(text).render(env_var=_env_var)
+    rendered = jinja2.Template(text).render(env_var=env_var)
     profile = yaml.safe_load(rendered)["customer_propensity"]
     name = target or profile["target"]
     output = profile["outputs"][name]

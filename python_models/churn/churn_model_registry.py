@@ -28,9 +28,11 @@ def model(dbt, session):
     random_state = int(dbt.config.get("random_state"))
     params = {"random_state": random_state}
     data_hash = fingerprint(training, ["customer_id", "as_of_month", LABEL_COLUMN, *features])
-    months = training.groupBy("dataset_split").agg(
-        F.min("as_of_month").alias("first_month"), F.max("as_of_month").alias("last_month")
-    ).collect()
+    months = (
+        training.groupBy("dataset_split")
+        .agg(F.min("as_of_month").alias("first_month"), F.max("as_of_month").alias("last_month"))
+        .collect()
+    )
     span = {r["dataset_split"]: (str(r["first_month"]), str(r["last_month"])) for r in months}
     version = version_id(data_hash, params, features, span.get("validation", ("", ""))[1])
 
@@ -59,16 +61,35 @@ def model(dbt, session):
     uri = store.save(
         version,
         classifier.to_bytes(),
-        {"model_version": version, "features": features, "params": params, "metrics": metrics,
-         "data_fingerprint": data_hash, "training_sample_fraction": fraction,
-         "trained_at": trained_at.isoformat()},
+        {
+            "model_version": version,
+            "features": features,
+            "params": params,
+            "metrics": metrics,
+            "data_fingerprint": data_hash,
+            "training_sample_fraction": fraction,
+            "trained_at": trained_at.isoformat(),
+        },
     )
     valid, train = metrics["validation"], metrics["train"]
     row = (
-        version, "churn", "xgboost", uri, json.dumps(features), json.dumps(params),
-        train["rows"], valid["rows"], train["positive_rate"], valid["positive_rate"],
-        valid["roc_auc"], valid["pr_auc"], valid["log_loss"], valid["top_decile_lift"],
-        train["roc_auc"], float(fraction), data_hash,
+        version,
+        "churn",
+        "xgboost",
+        uri,
+        json.dumps(features),
+        json.dumps(params),
+        train["rows"],
+        valid["rows"],
+        train["positive_rate"],
+        valid["positive_rate"],
+        valid["roc_auc"],
+        valid["pr_auc"],
+        valid["log_loss"],
+        valid["top_decile_lift"],
+        train["roc_auc"],
+        float(fraction),
+        data_hash,
         *[datetime.fromisoformat(d).date() for d in span["train"] + span["validation"]],
         trained_at,
     )

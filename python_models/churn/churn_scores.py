@@ -16,9 +16,13 @@ def model(dbt, session):
     latest_month = features.agg(F.max("as_of_month")).first()[0]
     population = features.where(F.col("as_of_month") == F.lit(latest_month))
 
-    scored = score(population, classifier, session, version).select(
-        "customer_id", "model_version", "churn_probability", "churn_score_margin", "as_of_month"
-    ).cache()
+    scored = (
+        score(population, classifier, session, version)
+        .select(
+            "customer_id", "model_version", "churn_probability", "churn_score_margin", "as_of_month"
+        )
+        .cache()
+    )
     high = int(dbt.config.get("risk_band_high_percentile"))
     medium = int(dbt.config.get("risk_band_medium_percentile"))
     percentile = percentile_expression(scored, "churn_probability")

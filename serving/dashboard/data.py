@@ -40,7 +40,7 @@ def probability_histogram(customers: pd.DataFrame, bins: int = 20) -> pd.DataFra
     """Customer counts per churn-probability bin, for a bar chart."""
     edges = np.linspace(0, 1, bins + 1)
     counts, _ = np.histogram(customers["churn_probability"], bins=edges)
-    labels = [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:])]
+    labels = [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
     return pd.DataFrame({"churn probability": labels, "customers": counts}).set_index(
         "churn probability"
     )

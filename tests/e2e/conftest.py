@@ -33,8 +33,9 @@ def free_port() -> int:
 @contextmanager
 def serve(command: list[str], ready_url: str, env: dict, timeout: float = 90) -> Iterator[str]:
     """Run a server process until ``ready_url`` answers 200; stop it afterwards."""
-    server = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + timeout
     try:
         while True:

@@ -23,9 +23,19 @@ def dashboard_url(pipeline_run):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     env = {**os.environ, "PROPENSITY_SERVING_DIR": str(pipeline_run.serving)}
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run",
-               str(PROJECT_DIR / "serving" / "dashboard" / "app.py"), "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_DIR / "serving" / "dashboard" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with serve(command, f"http://127.0.0.1:{port}/_stcore/health", env):
         yield f"http://127.0.0.1:{port}"
 
@@ -34,11 +44,24 @@ def rendered_dom(url: str) -> str:
     """The page's DOM after Chromium has run its scripts (headless, no network beyond localhost)."""
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=30000",
-             "--dump-dom", url],
-            capture_output=True, text=True, timeout=120,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=30000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     return result.stdout
 

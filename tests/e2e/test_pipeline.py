@@ -22,9 +22,12 @@ def _one(spark, sql):
 
 
 def test_every_active_customer_gets_one_score(spark, pipeline_run):
-    active = _one(spark, """
+    active = _one(
+        spark,
+        """
         select count(*) from analytics.customer_features_monthly
-        where as_of_month = (select max(as_of_month) from analytics.customer_features_monthly)""")
+        where as_of_month = (select max(as_of_month) from analytics.customer_features_monthly)""",
+    )
     assert active > 100
     assert _one(spark, "select count(*) from analytics.churn_scores") == active
     assert _one(spark, "select count(distinct customer_id) from analytics.churn_scores") == active
@@ -41,18 +44,24 @@ def test_model_beats_chance_out_of_time(spark, pipeline_run):
 
 
 def test_shap_explains_every_score_exactly(spark, pipeline_run):
-    worst = _one(spark, """
+    worst = _one(
+        spark,
+        """
         select max(abs(s.explained - c.churn_score_margin)) from (
             select customer_id, sum(shap_value) + max(base_value) as explained
             from analytics.churn_shap_values group by customer_id) s
-        join analytics.churn_scores c using (customer_id)""")
+        join analytics.churn_scores c using (customer_id)""",
+    )
     assert worst < 1e-3
 
 
 def test_every_scored_customer_has_a_segment_and_top_drivers(spark, pipeline_run):
-    missing = _one(spark, """
+    missing = _one(
+        spark,
+        """
         select count(*) from analytics.customer_churn_overview
-        where segment_id is null or top_driver_1_feature is null or segment_name is null""")
+        where segment_id is null or top_driver_1_feature is null or segment_name is null""",
+    )
     assert missing == 0
     assert _one(spark, "select count(*) from analytics.churn_segment_profiles") >= 1
 
@@ -80,8 +89,12 @@ def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipel
 
     api = ancestors("exposure.customer_propensity.churn_api")
     assert "source.customer_propensity.raw.transactions" in api
-    for python_model in ("churn_model_registry", "churn_scores", "churn_shap_values",
-                         "churn_segments"):
+    for python_model in (
+        "churn_model_registry",
+        "churn_scores",
+        "churn_shap_values",
+        "churn_segments",
+    ):
         assert f"model.customer_propensity.{python_model}" in api
     assert "exposure.customer_propensity.churn_dashboard" in manifest["exposures"]
 
@@ -91,8 +104,11 @@ def api_url(pipeline_run):
     """The API served by uvicorn in its own process (no Spark), over the published marts."""
     env = {**os.environ, "PROPENSITY_SERVING_DIR": str(pipeline_run.serving)}
     port = free_port()
-    with serve([sys.executable, "-m", "uvicorn", "serving.api.main:app", "--port", str(port)],
-               f"http://127.0.0.1:{port}/health", env) as url:
+    with serve(
+        [sys.executable, "-m", "uvicorn", "serving.api.main:app", "--port", str(port)],
+        f"http://127.0.0.1:{port}/health",
+        env,
+    ) as url:
         yield url.removesuffix("/health")
 
 
@@ -109,14 +125,18 @@ def test_api_serves_a_scored_customer(spark, api_url):
     assert body["as_of_month"] == str(row.as_of_month)
     assert body["segment"]["segment_id"] == row.segment_id
     assert [d["feature"] for d in body["top_drivers"]] == [
-        row.top_driver_1_feature, row.top_driver_2_feature, row.top_driver_3_feature
+        row.top_driver_1_feature,
+        row.top_driver_2_feature,
+        row.top_driver_3_feature,
     ]
 
 
 def test_api_health_names_the_published_model(spark, api_url):
     body = httpx.get(f"{api_url}/health").json()
     assert body["status"] == "ok"
-    assert body["model_version"] == _one(spark, "select model_version from analytics.churn_scores limit 1")
+    assert body["model_version"] == _one(
+        spark, "select model_version from analytics.churn_scores limit 1"
+    )
     assert body["customers_scored"] == _one(spark, "select count(*) from analytics.churn_scores")
 
 
@@ -136,8 +156,9 @@ def test_dashboard_pages_render_the_published_scores(pipeline_run, page, monkeyp
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
-    app = AppTest.from_file(str(PROJECT_DIR / "serving" / "dashboard" / "views" / page),
-                            default_timeout=60).run()
+    app = AppTest.from_file(
+        str(PROJECT_DIR / "serving" / "dashboard" / "views" / page), default_timeout=60
+    ).run()
     assert not app.exception, app.exception
     assert app.title[0].value
 

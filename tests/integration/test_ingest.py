@@ -37,9 +37,14 @@ def test_every_planted_bad_record_is_quarantined_with_its_reason(spark, first_lo
     assert ("customers", "field 'birth_date': '31/02/1980' is not a valid date") in reasons
     assert ("customers", "missing required field 'customer_id'") in reasons
     assert ("transactions", "field 'amount': 'n/a' is not a valid double") in reasons
-    assert ("transactions", "malformed record: wrong number of fields or not parseable as CSV") in reasons
-    assert ("support_interactions",
-            "malformed record: wrong number of fields or not parseable as JSON") in reasons
+    assert (
+        "transactions",
+        "malformed record: wrong number of fields or not parseable as CSV",
+    ) in reasons
+    assert (
+        "support_interactions",
+        "malformed record: wrong number of fields or not parseable as JSON",
+    ) in reasons
     assert ("marketing_offers", "missing required field 'customer_id'") in reasons
     assert _count(spark, "customers", "customer_id in ('C9999991', 'C9999992')") == 0
 

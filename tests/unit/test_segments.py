@@ -31,4 +31,4 @@ def test_rows_outside_the_fit_sample_are_assigned_to_their_group():
     fitted_labels, _ = seg.assign(X)
     new_labels, _ = seg.assign(new)
     for group in range(3):
-        assert set(new_labels[truth == group]) == set(fitted_labels[60 * group: 60 * group + 1])
+        assert set(new_labels[truth == group]) == set(fitted_labels[60 * group : 60 * group + 1])

@@ -14,14 +14,22 @@ if not customer_id:
     st.info("Enter a customer id. The riskiest customers are listed below.")
     top = customers.sort_values("churn_probability", ascending=False).head(10)
     st.dataframe(
-        top[["customer_id", "churn_probability", "risk_band", "segment_name",
-             "top_driver_1_description"]],
+        top[
+            [
+                "customer_id",
+                "churn_probability",
+                "risk_band",
+                "segment_name",
+                "top_driver_1_description",
+            ]
+        ],
         hide_index=True,
         use_container_width=True,
         column_config={
             "customer_id": "Customer",
-            "churn_probability": st.column_config.NumberColumn("Churn probability",
-                                                               format="percent"),
+            "churn_probability": st.column_config.NumberColumn(
+                "Churn probability", format="percent"
+            ),
             "risk_band": "Risk band",
             "segment_name": "Segment",
             "top_driver_1_description": "Strongest driver",

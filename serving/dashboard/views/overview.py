@@ -39,7 +39,8 @@ st.dataframe(
     column_config={
         "risk_band": "Risk band",
         "customers": st.column_config.NumberColumn("Customers", format="%d"),
-        "mean_probability": st.column_config.NumberColumn("Mean churn probability",
-                                                          format="percent"),
+        "mean_probability": st.column_config.NumberColumn(
+            "Mean churn probability", format="percent"
+        ),
     },
 )

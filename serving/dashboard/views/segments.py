@@ -11,8 +11,14 @@ st.title("Customer segments")
 st.caption("Customers grouped by why the model scores them, not by who they are.")
 st.dataframe(
     segments[
-        ["segment_name", "customer_count", "customer_share", "expected_churn_rate",
-         "high_risk_share", "top_drivers"]
+        [
+            "segment_name",
+            "customer_count",
+            "customer_share",
+            "expected_churn_rate",
+            "high_risk_share",
+            "top_drivers",
+        ]
     ],
     hide_index=True,
     use_container_width=True,
