@@ -16,10 +16,7 @@ cleaned as (
         coalesce(monthly_fee, 0) as monthly_fee,
         opened_date,
         closed_date,
-        row_number() over (
-            partition by trim(account_id)
-            order by _loaded_at desc, _source_file desc
-        ) as duplicate_rank
+        {{ newest_load_rank('trim(account_id)') }} as duplicate_rank
 
     from source
 

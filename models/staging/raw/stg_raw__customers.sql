@@ -18,10 +18,7 @@ cleaned as (
         signup_date,
         updated_at,
         _loaded_at as loaded_at,
-        row_number() over (
-            partition by trim(customer_id)
-            order by updated_at desc, _loaded_at desc, _source_file desc
-        ) as version_rank
+        {{ newest_load_rank('trim(customer_id)', order_by='updated_at desc') }} as version_rank
 
     from source
 

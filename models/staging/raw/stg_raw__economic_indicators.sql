@@ -14,10 +14,7 @@ cleaned as (
         consumer_confidence,
         policy_interest_rate,
         month as indicator_month,
-        row_number() over (
-            partition by lower(trim(region)), month
-            order by _loaded_at desc, _source_file desc
-        ) as duplicate_rank
+        {{ newest_load_rank('lower(trim(region)), month') }} as duplicate_rank
 
     from source
 

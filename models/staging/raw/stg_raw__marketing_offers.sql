@@ -16,10 +16,7 @@ cleaned as (
         coalesce(lower(trim(response)) = 'accepted', false) as is_accepted,
         offered_at,
         responded_at,
-        row_number() over (
-            partition by trim(offer_id)
-            order by _loaded_at desc, _source_file desc
-        ) as duplicate_rank
+        {{ newest_load_rank('trim(offer_id)') }} as duplicate_rank
 
     from source
 

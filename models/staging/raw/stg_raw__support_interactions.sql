@@ -17,10 +17,7 @@ cleaned as (
         coalesce(lower(trim(topic)) = 'complaint', false) as is_complaint,
         coalesce(is_resolved, false) as is_resolved,
         created_at,
-        row_number() over (
-            partition by trim(interaction_id)
-            order by _loaded_at desc, _source_file desc
-        ) as duplicate_rank
+        {{ newest_load_rank('trim(interaction_id)') }} as duplicate_rank
 
     from source
 

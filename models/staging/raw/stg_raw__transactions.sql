@@ -17,10 +17,7 @@ cleaned as (
         transaction_at,
         -- posted_at is when the bank knew of it: features bucket by it (point in time)
         coalesce(posted_at, transaction_at) as posted_at,
-        row_number() over (
-            partition by trim(transaction_id)
-            order by _loaded_at desc, _source_file desc
-        ) as duplicate_rank
+        {{ newest_load_rank('trim(transaction_id)') }} as duplicate_rank
 
     from source
 
