@@ -33,13 +33,30 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+class StepFailed(Exception):
+    """A pipeline step failed; its own error has been logged. Carries the exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @contextmanager
 def step(name: str):
-    """Log the start, end and duration of one pipeline step."""
+    """Log the start, end (✔ or ✘) and duration of one pipeline step."""
     log.info("▶ %s", name)
     started = time.monotonic()
-    yield
+    try:
+        yield
+    except StepFailed:
+        log.error("✘ %s (%.1fs)", name, time.monotonic() - started)
+        raise
     log.info("✔ %s (%.1fs)", name, time.monotonic() - started)
+
+
+def _check(code: int) -> None:
+    if code:
+        raise StepFailed(code)
 
 
 def _spark():
@@ -114,18 +131,21 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
             cmd_generate(args, paths)
     else:
         log.info("landing zone %s has files: not generating (use --regenerate)", paths.landing)
-    with step("start Spark"):
-        _spark()
-    with step("ingest landing files into raw tables"):
-        if cmd_ingest(args, paths):
-            return 2
-    with step("dbt build"):
-        code = run_dbt(["build", *(["--select", args.select] if args.select else [])])
-        if code:
-            log.error("dbt build failed: see the dbt output above and logs/dbt.log")
-            return code
-    with step("publish scored marts for serving"):
-        cmd_publish(args, paths)
+    try:
+        with step("start Spark"):
+            _spark()
+        with step("ingest landing files into raw tables"):
+            _check(cmd_ingest(args, paths))
+        with step("dbt build"):
+            _check(run_dbt(["build", *(["--select", args.select] if args.select else [])]))
+        with step("publish scored marts for serving"):
+            _check(cmd_publish(args, paths))
+    except StepFailed as failed:
+        log.error(
+            "stopped: fix the error above and re-run `propensity run` (loaded files are "
+            "skipped, nothing is loaded twice)"
+        )
+        return failed.code
     log.info(
         "done in %.0fs. Next: `propensity serve-api` (http://localhost:8000/docs), "
         "`propensity dashboard` (http://localhost:8501), `make docs` for lineage",

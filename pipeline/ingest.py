@@ -365,6 +365,15 @@ def _typed_with_reason(source: Source, text_df):
     )
 
 
+def _missing_required(source: Source, landing: Path) -> IngestError:
+    return IngestError(
+        f"no {source.name} files in {landing / source.name}. The pipeline needs at least "
+        f"customers and transactions: put {source.format.upper()} exports there (columns: "
+        f"{', '.join(c.name for c in source.columns)}) or run `propensity generate` for "
+        "sample data. Nothing was loaded."
+    )
+
+
 def ingest_source(
     spark, source: Source, landing: Path, schema: str = RAW_SCHEMA
 ) -> list[FileResult]:
@@ -374,12 +383,7 @@ def ingest_source(
     files = landing_files(source, landing)
     if not files:
         if source.required:
-            raise IngestError(
-                f"no {source.name} files in {landing / source.name}. The pipeline needs at "
-                f"least customers and transactions: put {source.format.upper()} exports there "
-                f"(columns: {', '.join(c.name for c in source.columns)}) or run "
-                f"`propensity generate` for sample data."
-            )
+            raise _missing_required(source, landing)
         log.info("%-22s no files: optional source, raw table left as it is", source.name)
         return []
 
@@ -493,6 +497,9 @@ def ingest_all(
     spark, landing: Path, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA
 ) -> list[FileResult]:
     """Ingest every source into ``schema``; optional sources may be missing or empty."""
+    for source in sources.values():  # fail before loading anything
+        if source.required and not landing_files(source, landing):
+            raise _missing_required(source, landing)
     ensure_tables(spark, sources, schema)
     log.info("ingesting landing zone %s into %s", landing, schema)
     results: list[FileResult] = []

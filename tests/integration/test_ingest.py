@@ -116,3 +116,13 @@ def test_only_customers_and_transactions_is_enough(spark, tmp_path):
 def test_missing_required_source_says_what_to_do(spark, tmp_path):
     with pytest.raises(IngestError, match="propensity generate"):
         ingest_source(spark, SOURCES["customers"], tmp_path, schema=SCHEMA)
+
+
+def test_a_missing_required_source_stops_before_anything_is_loaded(spark, landing, tmp_path):
+    (tmp_path / "customers").mkdir()
+    (tmp_path / "customers" / "customers.csv").write_bytes(
+        (landing / "customers" / "customers.csv").read_bytes()
+    )
+    with pytest.raises(IngestError, match="no transactions files.*Nothing was loaded"):
+        ingest_all(spark, tmp_path, schema="raw_missing_source_test")
+    assert not spark.catalog.tableExists("raw_missing_source_test.customers")
