@@ -141,6 +141,32 @@ def shap_long(df, model: ChurnClassifier, spark, model_version: str):
     return df.select("customer_id", "as_of_month", *features).mapInPandas(explain_partition, schema)
 
 
+def shap_wide(df, model: ChurnClassifier, spark, keep: tuple[str, ...] = ()):
+    """Exact TreeSHAP as one column per feature (mapInPandas); ``keep`` columns pass through."""
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    payload = ship(spark, model.to_bytes())
+    features = model.feature_names_
+    ids = ["customer_id", "as_of_month", *keep]
+    passthrough = df.select(*ids).schema
+    schema = StructType(
+        [*passthrough.fields, *(StructField(name, DoubleType()) for name in features)]
+    )
+
+    def explain_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        booster = _model_from_broadcast(payload)
+        for batch in batches:
+            if batch.empty:
+                continue
+            values, _ = booster.shap_values(batch)
+            out = pd.DataFrame(values.astype(float), columns=features)
+            for position, name in enumerate(ids):
+                out.insert(position, name, batch[name].to_numpy())
+            yield out
+
+    return df.select(*ids, *features).mapInPandas(explain_partition, schema)
+
+
 def percentile_expression(df, column: str, relative_error: float = 1e-4):
     """A Column giving each row's percentile (1-100) of ``column``, from approximate cut points.
 

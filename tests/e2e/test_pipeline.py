@@ -63,7 +63,13 @@ def test_every_scored_customer_has_a_segment_and_top_drivers(spark, pipeline_run
         where segment_id is null or top_driver_1_feature is null or segment_name is null""",
     )
     assert missing == 0
-    assert _one(spark, "select count(*) from analytics.churn_segment_profiles") >= 1
+    profiles = spark.table("analytics.churn_segment_profiles").collect()
+    assert profiles
+    assert sum(p.customer_count for p in profiles) == _one(
+        spark, "select count(*) from analytics.churn_scores"
+    )
+    assert all(0 <= p.observed_churn_rate <= 1 for p in profiles if p.backtest_customer_count)
+    assert sum(p.backtest_customer_count for p in profiles) > 0
 
 
 def test_rebuilding_unchanged_data_registers_no_new_model(spark, pipeline_run):

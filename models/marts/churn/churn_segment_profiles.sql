@@ -1,5 +1,6 @@
--- One row per segment of scored customers: size, expected churn rate, risk mix and the
--- drivers that set the segment apart (highest mean SHAP value).
+-- One row per segment of scored customers: size, expected churn rate, risk mix, the churn
+-- rate observed for the segment in the latest labelled month (backtest), and the drivers
+-- that set the segment apart (highest mean SHAP value).
 with
 
 segments as (
@@ -26,22 +27,43 @@ feature_dictionary as (
 
 ),
 
+scored_segments as (
+
+    select * from segments
+    where population = 'scored'
+
+),
+
+backtest_outcomes as (
+
+    select
+        segment_id,
+        count(*) as backtest_customer_count,
+        avg(case when is_churned_within_horizon then 1.0 else 0.0 end) as observed_churn_rate,
+        max(as_of_month) as backtest_month
+
+    from segments
+    where population = 'backtest'
+    group by segment_id
+
+),
+
 segment_sizes as (
 
     select
-        segments.segment_id,
-        segments.model_version,
+        scored_segments.segment_id,
+        scored_segments.model_version,
         count(*) as customer_count,
         avg(scores.churn_probability) as expected_churn_rate,
         sum(scores.churn_probability) as expected_churners,
         avg(case when scores.risk_band = 'high' then 1.0 else 0.0 end) as high_risk_share,
-        avg(segments.embedding_x) as embedding_x,
-        avg(segments.embedding_y) as embedding_y,
-        max(segments.as_of_month) as as_of_month
+        avg(scored_segments.embedding_x) as embedding_x,
+        avg(scored_segments.embedding_y) as embedding_y,
+        max(scored_segments.as_of_month) as as_of_month
 
-    from segments
+    from scored_segments
     inner join scores
-        on segments.customer_id = scores.customer_id
+        on scored_segments.customer_id = scores.customer_id
     group by 1, 2
 
 ),
@@ -49,13 +71,13 @@ segment_sizes as (
 segment_feature_means as (
 
     select
-        segments.segment_id,
+        scored_segments.segment_id,
         shap_values.feature_name,
         avg(shap_values.shap_value) as mean_shap_value
 
-    from segments
+    from scored_segments
     inner join shap_values
-        on segments.customer_id = shap_values.customer_id
+        on scored_segments.customer_id = shap_values.customer_id
     group by 1, 2
 
 ),
@@ -115,15 +137,21 @@ final as (
         segment_sizes.customer_count / scored_totals.scored_customer_count as customer_share,
         segment_sizes.expected_churn_rate,
         segment_sizes.expected_churners,
+        backtest_outcomes.observed_churn_rate,
+        cast(coalesce(backtest_outcomes.backtest_customer_count, 0) as bigint)
+            as backtest_customer_count,
         segment_sizes.high_risk_share,
         segment_sizes.embedding_x,
         segment_sizes.embedding_y,
-        segment_sizes.as_of_month
+        segment_sizes.as_of_month,
+        backtest_outcomes.backtest_month
 
     from segment_sizes
     cross join scored_totals
     left join segment_drivers
         on segment_sizes.segment_id = segment_drivers.segment_id
+    left join backtest_outcomes
+        on segment_sizes.segment_id = backtest_outcomes.segment_id
 
 )
 

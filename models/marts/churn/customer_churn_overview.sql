@@ -32,6 +32,13 @@ top_drivers as (
 
 ),
 
+scored_segments as (
+
+    select * from segments
+    where population = 'scored'
+
+),
+
 drivers_pivoted as (
 
     select
@@ -65,22 +72,22 @@ final as (
         {%- endfor %}
         scores.churn_probability,
         scores.score_percentile,
-        segments.segment_id,
+        scored_segments.segment_id,
         {%- for rank in [1, 2, 3] %}
         drivers_pivoted.top_driver_{{ rank }}_shap_value,
         {%- endfor %}
-        segments.embedding_x,
-        segments.embedding_y,
+        scored_segments.embedding_x,
+        scored_segments.embedding_y,
         scores.as_of_month,
         scores.scored_at
 
     from scores
     left join customers
         on scores.customer_id = customers.customer_id
-    left join segments
-        on scores.customer_id = segments.customer_id
+    left join scored_segments
+        on scores.customer_id = scored_segments.customer_id
     left join segment_profiles
-        on segments.segment_id = segment_profiles.segment_id
+        on scored_segments.segment_id = segment_profiles.segment_id
     left join drivers_pivoted
         on scores.customer_id = drivers_pivoted.customer_id
 

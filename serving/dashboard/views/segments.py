@@ -16,6 +16,7 @@ st.dataframe(
             "customer_count",
             "customer_share",
             "expected_churn_rate",
+            "observed_churn_rate",
             "high_risk_share",
             "top_drivers",
         ]
@@ -26,7 +27,14 @@ st.dataframe(
         "segment_name": "Segment",
         "customer_count": st.column_config.NumberColumn("Customers", format="%d"),
         "customer_share": st.column_config.NumberColumn("Share", format="percent"),
-        "expected_churn_rate": st.column_config.NumberColumn("Expected churn", format="percent"),
+        "expected_churn_rate": st.column_config.NumberColumn(
+            "Expected churn", format="percent", help="Mean churn probability of today's customers"
+        ),
+        "observed_churn_rate": st.column_config.NumberColumn(
+            "Churn rate (backtest)",
+            format="percent",
+            help="Share who churned, among the segment's customers of the latest labelled month",
+        ),
         "high_risk_share": st.column_config.NumberColumn("High risk", format="percent"),
         "top_drivers": "Top drivers",
     },
