@@ -45,7 +45,7 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
                 f"{table} does not exist: run `propensity run` (or `dbt build`) before publishing"
             )
         df = spark.table(table)
-        df.coalesce(1).write.mode("error").parquet(str(target / name))
+        df.write.mode("error").parquet(str(target / name))
         counts[name] = spark.read.parquet(str(target / name)).count()
     customers = spark.read.parquet(str(target / "customers"))
     summary = customers.agg(
