@@ -40,13 +40,12 @@ def spark_settings(
     return {str(k): str(v) for k, v in output.get("server_side_parameters", {}).items()}
 
 
-def get_spark(target: str | None = None, extra: dict[str, str] | None = None):
+def get_spark(target: str | None = None):
     """Create (or return) the process's Spark session with the profile's settings."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = spark_settings(target=target)
-    settings.update(extra or {})
     builder = SparkSession.builder
     if not os.environ.get("SPARK_REMOTE"):  # a Connect server has its own catalog settings
         builder = builder.enableHiveSupport()
