@@ -39,7 +39,7 @@ backtest_outcomes as (
     select
         segment_id,
         count(*) as backtest_customer_count,
-        avg(case when is_churned_within_horizon then 1.0 else 0.0 end) as observed_churn_rate,
+        avg(cast(is_churned_within_horizon as double)) as observed_churn_rate,
         max(as_of_month) as backtest_month
 
     from segments
@@ -56,7 +56,7 @@ segment_sizes as (
         count(*) as customer_count,
         avg(scores.churn_probability) as expected_churn_rate,
         sum(scores.churn_probability) as expected_churners,
-        avg(case when scores.risk_band = 'high' then 1.0 else 0.0 end) as high_risk_share,
+        avg(cast(scores.risk_band = 'high' as double)) as high_risk_share,
         avg(scored_segments.embedding_x) as embedding_x,
         avg(scored_segments.embedding_y) as embedding_y,
         max(scored_segments.as_of_month) as as_of_month
