@@ -83,12 +83,13 @@ def _model_from_broadcast(payload) -> ChurnClassifier:
 
 
 def score(df, model: ChurnClassifier, spark, model_version: str):
-    """Add churn_probability and churn_score_margin to every row (mapInPandas)."""
+    """customer_id, as_of_month, model_version, churn_probability and churn_score_margin for
+    every row (mapInPandas)."""
     from pyspark.sql.types import DoubleType, StringType, StructField
 
     payload = ship(spark, model.to_bytes())
     features = model.feature_names_
-    keep = [c for c in df.columns if c not in features]
+    keep = list(ID_COLUMNS)
     schema = df.select(*keep).schema
     for name, dtype in (
         ("model_version", StringType()),
@@ -107,7 +108,7 @@ def score(df, model: ChurnClassifier, spark, model_version: str):
             out["churn_probability"] = 1.0 / (1.0 + np.exp(-margin.astype(float)))
             yield out
 
-    return df.mapInPandas(score_partition, schema)
+    return df.select(*keep, *features).mapInPandas(score_partition, schema)
 
 
 def shap_long(df, model: ChurnClassifier, spark, model_version: str):
@@ -138,7 +139,7 @@ def shap_long(df, model: ChurnClassifier, spark, model_version: str):
                 }
             )
 
-    return df.select("customer_id", "as_of_month", *features).mapInPandas(explain_partition, schema)
+    return df.select(*ID_COLUMNS, *features).mapInPandas(explain_partition, schema)
 
 
 def shap_wide(df, model: ChurnClassifier, spark, keep: tuple[str, ...] = ()):
@@ -147,7 +148,7 @@ def shap_wide(df, model: ChurnClassifier, spark, keep: tuple[str, ...] = ()):
 
     payload = ship(spark, model.to_bytes())
     features = model.feature_names_
-    ids = ["customer_id", "as_of_month", *keep]
+    ids = [*ID_COLUMNS, *keep]
     passthrough = df.select(*ids).schema
     schema = StructType(
         [*passthrough.fields, *(StructField(name, DoubleType()) for name in features)]

@@ -99,9 +99,7 @@ def run_dbt(dbt_args: list[str]) -> int:
 
 
 def cmd_dbt(args: argparse.Namespace, paths: Paths) -> int:
-    needs_spark = ("build", "run", "test", "seed", "docs", "snapshot", "show", "compile")
-    if args.dbt_args and args.dbt_args[0] in needs_spark and args.dbt_args[1:2] != ["serve"]:
-        _spark()  # start Spark with the project's settings before dbt opens a connection
+    # dbt-spark's session method opens the same session from profiles.yml when it needs one
     return run_dbt(list(args.dbt_args))
 
 

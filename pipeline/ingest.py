@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -241,6 +242,11 @@ def _loaded_hashes(spark, source: Source, schema: str) -> set[tuple[str, str]]:
     return {(r.file_name, r.file_sha256) for r in rows}
 
 
+def _union(frames: list):
+    """Stack DataFrames with the same columns, matched by name."""
+    return functools.reduce(lambda left, right: left.unionByName(right), frames)
+
+
 def _read_as_text(spark, source: Source, paths: list[Path]):
     """Read files with every column as string plus ``_corrupt_record`` and the file name."""
     from pyspark.sql import functions as F
@@ -273,10 +279,7 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
                     F.col("_metadata.file_name").alias(FILE_COLUMN),
                 )
             )
-        out = frames[0]
-        for frame in frames[1:]:
-            out = out.unionByName(frame)
-        return out
+        return _union(frames)
 
     if source.format == "json":
         schema = StructType(
@@ -314,10 +317,7 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
         frames.append(
             df.select(*names, "_corrupt_record", F.col("_metadata.file_name").alias(FILE_COLUMN))
         )
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.unionByName(frame)
-    return out
+    return _union(frames)
 
 
 def _typed_with_reason(source: Source, text_df):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from serving.store import Snapshot, current_version, load_snapshot
 
 def serving_dir() -> Path:
     """Where the published marts are (PROPENSITY_SERVING_DIR or the project default)."""
-    return Path(os.environ.get("PROPENSITY_SERVING_DIR") or Paths.from_env().serving)
+    return Paths.from_env().serving
 
 
 @st.cache_data(show_spinner="Loading published scores…", max_entries=2)

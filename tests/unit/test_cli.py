@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +20,8 @@ def test_help(argv, capsys):
 
 
 def test_installed_console_script_answers_help():
-    out = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    script = Path(sys.executable).with_name("propensity")
+    out = subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout
     for command in COMMANDS:
         assert command in out
 

@@ -69,6 +69,22 @@ merged as (
 
 ),
 
+churn_reasons as (
+
+    select
+        *,
+        case
+            when has_accounts and open_account_count = 0 then 'accounts_closed'
+            when not has_accounts
+                and coalesce(last_transaction_at, signup_date)
+                < {{ add_months_to('data_end_month', -var('dormancy_months')) }}
+                then 'dormant'
+        end as churn_reason
+
+    from merged
+
+),
+
 final as (
 
     select
@@ -78,31 +94,22 @@ final as (
         region,
         customer_segment,
         products_held,
-        case
-            when has_accounts and open_account_count = 0 then 'accounts_closed'
-            when not has_accounts
-                and coalesce(last_transaction_at, signup_date)
-                < {{ add_months_to('data_end_month', -var('dormancy_months', 3)) }}
-                then 'dormant'
-        end as churn_reason,
+        churn_reason,
         account_count,
         open_account_count,
         open_monthly_fee_total,
         has_accounts,
         birth_date,
         signup_date,
-        case
-            when has_accounts and open_account_count = 0 then last_closed_date
-            when not has_accounts
-                and coalesce(last_transaction_at, signup_date)
-                < {{ add_months_to('data_end_month', -var('dormancy_months', 3)) }}
-                then cast(coalesce(last_transaction_at, signup_date) as date)
+        case churn_reason
+            when 'accounts_closed' then last_closed_date
+            when 'dormant' then cast(coalesce(last_transaction_at, signup_date) as date)
         end as churn_date,
         first_transaction_at,
         last_transaction_at,
         updated_at
 
-    from merged
+    from churn_reasons
 
 )
 
