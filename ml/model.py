@@ -25,6 +25,8 @@ class ChurnClassifier:
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         min_child_weight: float = 5.0,
+        reg_lambda: float = 1.0,
+        early_stopping_rounds: int | None = None,
         random_state: int = 42,
         device: str = "cpu",
         n_jobs: int | None = None,
@@ -35,6 +37,8 @@ class ChurnClassifier:
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.min_child_weight = min_child_weight
+        self.reg_lambda = reg_lambda
+        self.early_stopping_rounds = early_stopping_rounds
         self.random_state = random_state
         self.device = device
         self.n_jobs = n_jobs
@@ -48,6 +52,8 @@ class ChurnClassifier:
             "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree,
             "min_child_weight": self.min_child_weight,
+            "reg_lambda": self.reg_lambda,
+            "early_stopping_rounds": self.early_stopping_rounds,
             "random_state": self.random_state,
             "device": self.device,
             "n_jobs": self.n_jobs,
@@ -63,6 +69,7 @@ class ChurnClassifier:
             "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree,
             "min_child_weight": self.min_child_weight,
+            "lambda": self.reg_lambda,
             "seed": self.random_state,
             "device": self.device,
         }
@@ -70,8 +77,18 @@ class ChurnClassifier:
             params["nthread"] = self.n_jobs
         return params
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> ChurnClassifier:
-        """Train on a feature frame and 0/1 labels; returns self."""
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        eval_set: tuple[pd.DataFrame, np.ndarray] | None = None,
+    ) -> ChurnClassifier:
+        """Train on a feature frame and 0/1 labels; returns self.
+
+        With ``eval_set`` and ``early_stopping_rounds``, boosting stops when the eval log loss
+        has not improved for that many rounds, and only the trees up to the best round are
+        kept (``best_iteration_``), so predictions and SHAP values use the same trees.
+        """
         if not isinstance(X, pd.DataFrame):
             raise TypeError("X must be a pandas DataFrame with named feature columns")
         y = np.asarray(y, dtype=float)
@@ -84,7 +101,26 @@ class ChurnClassifier:
             )
         self.feature_names_ = list(X.columns)
         dtrain = xgb.DMatrix(X.astype(float), label=y, feature_names=self.feature_names_)
-        self.booster_ = xgb.train(self._booster_params(), dtrain, self.n_estimators)
+        if eval_set is None or not self.early_stopping_rounds:
+            self.booster_ = xgb.train(self._booster_params(), dtrain, self.n_estimators)
+            self.best_iteration_ = self.n_estimators - 1
+            return self
+        X_eval, y_eval = eval_set
+        deval = xgb.DMatrix(
+            X_eval[self.feature_names_].astype(float),
+            label=np.asarray(y_eval, dtype=float),
+            feature_names=self.feature_names_,
+        )
+        booster = xgb.train(
+            self._booster_params(),
+            dtrain,
+            self.n_estimators,
+            evals=[(deval, "validation")],
+            early_stopping_rounds=self.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        self.best_iteration_ = int(booster.best_iteration)
+        self.booster_ = booster[: self.best_iteration_ + 1]
         return self
 
     def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
@@ -113,7 +149,11 @@ class ChurnClassifier:
     def to_bytes(self) -> bytes:
         """Serialise booster + metadata (UBJSON model inside a JSON envelope)."""
         raw = self.booster_.save_raw(raw_format="ubj")
-        envelope = {"params": self.get_params(), "feature_names": self.feature_names_}
+        envelope = {
+            "params": self.get_params(),
+            "feature_names": self.feature_names_,
+            "best_iteration": getattr(self, "best_iteration_", self.n_estimators - 1),
+        }
         header = json.dumps(envelope).encode()
         return len(header).to_bytes(8, "big") + header + bytes(raw)
 
@@ -124,6 +164,7 @@ class ChurnClassifier:
         envelope = json.loads(payload[8 : 8 + size])
         model = cls(**envelope["params"])
         model.feature_names_ = envelope["feature_names"]
+        model.best_iteration_ = envelope.get("best_iteration", model.n_estimators - 1)
         model.booster_ = xgb.Booster()
         model.booster_.load_model(bytearray(payload[8 + size :]))
         model.booster_.set_param({"device": "cpu"})

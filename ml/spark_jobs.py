@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ml.model import ChurnClassifier
+from ml.scoring_model import ScoringModel, artifact_from_bytes
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,13 @@ def ship(spark, value):
     return context.broadcast(value)
 
 
-def _model_from_broadcast(payload) -> ChurnClassifier:
-    return ChurnClassifier.from_bytes(payload.value)
+def _model_from_broadcast(payload) -> ScoringModel:
+    return ScoringModel.from_bytes(payload.value)
 
 
-def score(df, model: ChurnClassifier, spark, model_version: str):
-    """customer_id, as_of_month, model_version, churn_probability and churn_score_margin for
-    every row (mapInPandas)."""
+def score(df, model: ScoringModel, spark, model_version: str):
+    """customer_id, as_of_month, model_version, churn_probability (calibrated) and
+    churn_score_margin (the log-odds SHAP values add up to) for every row (mapInPandas)."""
     from pyspark.sql.types import DoubleType, StringType, StructField
 
     payload = ship(spark, model.to_bytes())
@@ -105,13 +105,13 @@ def score(df, model: ChurnClassifier, spark, model_version: str):
             out["model_version"] = model_version
             margin = booster.predict_margin(batch)
             out["churn_score_margin"] = margin.astype(float)
-            out["churn_probability"] = 1.0 / (1.0 + np.exp(-margin.astype(float)))
+            out["churn_probability"] = booster.calibrate(margin).astype(float)
             yield out
 
     return df.select(*keep, *features).mapInPandas(score_partition, schema)
 
 
-def shap_long(df, model: ChurnClassifier, spark, model_version: str):
+def shap_long(df, model: ScoringModel, spark, model_version: str):
     """Exact TreeSHAP per customer and feature, long format (mapInPandas)."""
     payload = ship(spark, model.to_bytes())
     features = model.feature_names_
@@ -142,7 +142,7 @@ def shap_long(df, model: ChurnClassifier, spark, model_version: str):
     return df.select(*ID_COLUMNS, *features).mapInPandas(explain_partition, schema)
 
 
-def shap_wide(df, model: ChurnClassifier, spark, keep: tuple[str, ...] = ()):
+def shap_wide(df, model: ScoringModel, spark, keep: tuple[str, ...] = ()):
     """Exact TreeSHAP as one column per feature (mapInPandas); ``keep`` columns pass through."""
     from pyspark.sql.types import DoubleType, StructField, StructType
 
@@ -191,12 +191,20 @@ def version_id(fingerprint_: str, params: dict, features: list[str], end_month: 
     return f"churn-xgb-{end_month.replace('-', '')[:6]}-{digest}"
 
 
-def load_current_model(registry) -> tuple[str, ChurnClassifier]:
-    """The newest registered model version and its classifier, from the registry table."""
+def load_current_model(registry) -> tuple[str, ScoringModel]:
+    """The model that scores today: the latest registry row names it (its own XGBoost when
+    promoted, else the previous champion, else its RFM logistic regression)."""
     from ml.store import ModelStore
 
     latest = registry.orderBy(registry["trained_at"].desc(), registry["model_version"]).first()
     if latest is None:
         raise RuntimeError("churn_model_registry is empty: build churn_model_registry first")
-    payload, _ = ModelStore.load_uri(latest["artifact_uri"])
-    return latest["model_version"], ChurnClassifier.from_bytes(payload)
+    version, algorithm = latest["scoring_model_version"], latest["scoring_algorithm"]
+    source = registry.where(registry["model_version"] == version).first()
+    if source is None:
+        raise RuntimeError(
+            f"churn_model_registry names {version} as the scoring model but has no row for it; "
+            "rebuild with `propensity dbt build --full-refresh --select churn_model_registry+`"
+        )
+    payload, _ = ModelStore.load_uri(source["artifact_uri"])
+    return version, artifact_from_bytes(payload)[algorithm]

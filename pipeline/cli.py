@@ -65,6 +65,16 @@ def _spark():
     return get_spark()
 
 
+def _clear_generated_sources(paths: Paths) -> None:
+    """Remove the generated sources' folders so another scenario leaves no stale files."""
+    import shutil
+
+    from pipeline.ingest import SOURCES
+
+    for name in [*SOURCES, sample_data.TRUTH_FOLDER]:
+        shutil.rmtree(paths.landing / name, ignore_errors=True)
+
+
 def cmd_generate(args: argparse.Namespace, paths: Paths) -> int:
     written = sample_data.write_landing_zone(sample_data.spec_from_args(args), paths.landing)
     for source, rows in written.items():
@@ -103,6 +113,44 @@ def cmd_dbt(args: argparse.Namespace, paths: Paths) -> int:
     return run_dbt(list(args.dbt_args))
 
 
+def parse_vars(text: str | None) -> str | None:
+    """Check a --vars value is a YAML mapping (as dbt wants) before anything runs."""
+    import yaml
+
+    if not text:
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SystemExit(f"--vars {text!r} is not valid YAML: {exc}") from None
+    if not isinstance(value, dict):
+        raise SystemExit(
+            f"--vars {text!r} must be a YAML mapping, e.g. --vars '{{churn_horizon_months: 6}}'"
+        )
+    return text
+
+
+def report_coverage(spark, schema: str) -> None:
+    """Log how many customers were scored, and why the others were not."""
+    table = f"{schema}.churn_scoring_coverage"
+    if not spark.catalog.tableExists(table):
+        return
+    rows = spark.table(table).groupBy("unscored_reason").count().collect()
+    counts = {r["unscored_reason"]: r["count"] for r in rows}
+    total = sum(counts.values())
+    scored = counts.pop(None, 0)
+    log.info(
+        "coverage: %s customers, %s scored (%.1f%%), %s not scored%s",
+        f"{total:,}",
+        f"{scored:,}",
+        100.0 * scored / total if total else 0.0,
+        f"{total - scored:,}",
+        ":" if counts else "",
+    )
+    for reason, count in sorted(counts.items(), key=lambda item: -item[1]):
+        log.info("  %-30s %10s", reason, f"{count:,}")
+
+
 def cmd_publish(args: argparse.Namespace, paths: Paths) -> int:
     from serving.publish import publish
 
@@ -123,9 +171,13 @@ def _landing_is_empty(paths: Paths) -> bool:
 
 def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
     started = time.monotonic()
+    dbt_vars = parse_vars(args.vars)
     log.info("project %s, state in %s", PROJECT_DIR, paths.home)
     if args.regenerate or _landing_is_empty(paths):
-        with step(f"generate sample data ({args.customers:,} customers, {args.months} months)"):
+        what = f"{args.scenario} scenario, {args.customers:,} customers, {args.months} months"
+        with step(f"generate sample data ({what})"):
+            if args.regenerate:
+                _clear_generated_sources(paths)
             cmd_generate(args, paths)
     else:
         log.info("landing zone %s has files: not generating (use --regenerate)", paths.landing)
@@ -135,9 +187,11 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
         with step("ingest landing files into raw tables"):
             _check(cmd_ingest(args, paths))
         with step("dbt build"):
-            _check(run_dbt(["build", *(["--select", args.select] if args.select else [])]))
+            build = ["build", *(["--select", args.select] if args.select else [])]
+            _check(run_dbt([*build, *(["--vars", dbt_vars] if dbt_vars else [])]))
         with step("publish scored marts for serving"):
             _check(cmd_publish(args, paths))
+        report_coverage(_spark(), args.schema)
     except StepFailed as failed:
         log.error(
             "stopped: fix the error above and re-run `propensity run` (loaded files are "
@@ -201,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="overwrite the landing zone with freshly generated sample data",
     )
     run.add_argument("--select", help="dbt --select for the build step (default: everything)")
+    run.add_argument(
+        "--vars",
+        help="dbt vars for the build step, as YAML, e.g. "
+        "'{churn_horizon_months: 6, churn_definition: non_contractual}'",
+    )
     run.add_argument(
         "--schema",
         default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),

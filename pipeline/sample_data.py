@@ -1,6 +1,7 @@
-"""Deterministic sample data: a retail bank's landing zone, with a planted churn mechanism.
+"""Deterministic sample data, two scenarios with a planted churn mechanism each.
 
-The planted mechanism (what the model should find):
+``bank`` (the default, contractual: churn is every account closed). The planted mechanism
+(what the model should find):
 
 * every customer has a latent *disengagement* ``d`` that starts at 0; for about a third of
   customers ("drifters") it random-walks upwards, for the rest it stays near 0;
@@ -11,6 +12,18 @@ The planted mechanism (what the model should find):
   - 5) + 1.0 [complained this month] - 0.25 log1p(tenure years) + 0.3 [age < 30]
   - 1.0 [accepted an offer in the last 3 months])``;
 * churn closes all of the customer's accounts in that month.
+
+``retail`` (non-contractual: only customers and transactions, churn is not buying again).
+Buy-till-you-die, as in BG/NBD (Fader, Hardie and Lee, 2005):
+
+* each customer's first purchase falls uniformly in the data window (a few never buy);
+* while alive, purchases follow a Poisson process with rate ``lambda ~ Gamma(r, alpha)``;
+* after each purchase the customer drops out with probability ``p ~ Beta(a, b)``; many buy
+  once only;
+* ``_truth/retail_truth.parquet`` keeps each customer's latent ``lambda``, ``p`` and dropout
+  time: the true probability of buying again in the next H months given the latent state is
+  ``alive * (1 - exp(-lambda * days))``, a ceiling no model can pass. The pipeline never
+  reads ``_truth``.
 
 The files carry the dirt real exports have: exact duplicates, nulls, malformed rows,
 inconsistent casing and whitespace, later updates of the same customer, and transactions that
@@ -39,6 +52,11 @@ CATEGORIES = ["groceries", "travel", "utilities", "dining", "retail", "transfer"
 TOPICS = ["complaint", "question", "card_issue", "fees", "technical"]
 CAMPAIGNS = ["fee_waiver", "cashback", "rate_boost", "upgrade"]
 DEFAULT_END_MONTH = "2026-09"
+SCENARIOS = ("bank", "retail")
+TRUTH_FOLDER = "_truth"
+# BG/NBD population parameters of the retail scenario (rates per day)
+RETAIL_GAMMA_SHAPE, RETAIL_GAMMA_RATE = 0.75, 40.0
+RETAIL_BETA_A, RETAIL_BETA_B = 0.8, 2.4
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,7 @@ class SampleSpec:
     end_month: str = DEFAULT_END_MONTH
     seed: int = 42
     only_core: bool = False
+    scenario: str = "bank"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -294,6 +313,95 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     }
 
 
+def simulate_retail(spec: SampleSpec) -> dict[str, pd.DataFrame]:
+    """A retailer with customers and transactions only, by a buy-till-you-die process."""
+    rng = np.random.default_rng(spec.seed)
+    n = spec.customers
+    months = _month_starts(spec)
+    start = months[0]
+    end_of_data = months[-1] + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1)
+    window_days = (end_of_data - start).days
+
+    customer_id = np.array([f"C{i:07d}" for i in range(1, n + 1)])
+    rate = rng.gamma(RETAIL_GAMMA_SHAPE, 1.0 / RETAIL_GAMMA_RATE, n)  # purchases per day
+    dropout = rng.beta(RETAIL_BETA_A, RETAIL_BETA_B, n)
+    spend = np.exp(rng.normal(3.4, 0.6, n))
+    first_day = rng.uniform(0, window_days, n)
+    never_buys = rng.random(n) < 0.03  # registered online, never bought
+
+    purchase_customer, purchase_day = [], []
+    dropout_day = np.full(n, np.nan)
+    day = first_day.copy()
+    alive = ~never_buys
+    while alive.any():
+        index = np.flatnonzero(alive & (day < window_days))
+        if not len(index):
+            break
+        purchase_customer.append(index)
+        purchase_day.append(day[index])
+        dies = rng.random(len(index)) < dropout[index]
+        dropout_day[index[dies]] = day[index[dies]]
+        alive[index[dies]] = False
+        day[index] = day[index] + rng.exponential(1.0 / rate[index])
+        alive &= day < window_days
+    who = np.concatenate(purchase_customer) if purchase_customer else np.array([], dtype=int)
+    when = np.concatenate(purchase_day) if purchase_day else np.array([])
+    order = np.lexsort((when, who))
+    who, when = who[order], when[order]
+    tx_at = start + pd.to_timedelta(np.round(when * 86400).astype("int64"), unit="s")
+    transactions = pd.DataFrame(
+        {
+            "transaction_id": [f"T{i:09d}" for i in range(1, len(who) + 1)],
+            "customer_id": customer_id[who],
+            "transaction_at": tx_at,
+            "posted_at": tx_at,
+            "amount": np.round(spend[who] * rng.lognormal(0, 0.4, len(who)), 2),
+            "channel": rng.choice(["online", "mobile", "card"], len(who)),
+            "merchant_category": rng.choice(["apparel", "home", "beauty", "toys"], len(who)),
+        }
+    )
+    signup = start + pd.to_timedelta(np.floor(first_day).astype(int), unit="D")
+    age = rng.integers(18, 86, n)
+    customers = pd.DataFrame(
+        {
+            "customer_id": customer_id,
+            "first_name": rng.choice(["Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus"], n),
+            "email": [f"{c.lower()}@example.com" for c in customer_id],
+            "birth_date": (pd.Timestamp("2026-01-01") - pd.to_timedelta(age * 365.25, unit="D"))
+            .strftime("%Y-%m-%d")
+            .values,
+            "region": rng.choice(REGIONS, n),
+            "customer_segment": rng.choice(["new", "regular", "vip"], n, p=[0.6, 0.3, 0.1]),
+            "signup_date": signup.strftime("%Y-%m-%d"),
+            "updated_at": (signup + pd.Timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "customer_id": customer_id,
+            "purchase_rate_per_day": rate,
+            "dropout_probability": dropout,
+            "dropout_at": start + pd.to_timedelta(dropout_day, unit="D"),
+            "never_buys": never_buys,
+        }
+    )
+    return {"customers": customers, "transactions": transactions, "_truth": truth}
+
+
+def true_repurchase_probability(
+    truth: pd.DataFrame, as_of_month: str | pd.Timestamp, horizon_months: int
+) -> pd.Series:
+    """P(at least one purchase in months M+1 .. M+H | latent state at the end of M), per
+    customer of the retail truth table: the ceiling no model can pass."""
+    month_end = pd.Timestamp(as_of_month) + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1)
+    horizon_end = pd.Timestamp(as_of_month) + pd.DateOffset(months=horizon_months + 1)
+    days = (horizon_end - month_end).days
+    alive = truth["dropout_at"].isna() | (truth["dropout_at"] >= month_end)
+    alive &= ~truth["never_buys"]
+    p = alive * (1.0 - np.exp(-truth["purchase_rate_per_day"] * days))
+    return pd.Series(p.to_numpy(), index=truth["customer_id"].to_numpy())
+
+
 def _add_dirt(tables: dict[str, pd.DataFrame], spec: SampleSpec) -> dict[str, pd.DataFrame]:
     """Duplicates, nulls, casing, later updates: what staging must clean up."""
     rng = np.random.default_rng(spec.seed + 1)
@@ -312,9 +420,10 @@ def _add_dirt(tables: dict[str, pd.DataFrame], spec: SampleSpec) -> dict[str, pd
     duplicates = customers.sample(frac=0.01, random_state=spec.seed + 2)
     out["customers"] = pd.concat([customers, updated, duplicates], ignore_index=True)
 
-    accounts = tables["accounts"].copy()
-    accounts["status"] = _messy_case(accounts["status"].values, rng, 0.1)
-    out["accounts"] = accounts
+    if "accounts" in tables:
+        accounts = tables["accounts"].copy()
+        accounts["status"] = _messy_case(accounts["status"].values, rng, 0.1)
+        out["accounts"] = accounts
 
     tx = tables["transactions"].copy()
     tx["channel"] = _messy_case(tx["channel"].values, rng, 0.05)
@@ -323,9 +432,10 @@ def _add_dirt(tables: dict[str, pd.DataFrame], spec: SampleSpec) -> dict[str, pd
         [tx, tx.sample(frac=0.005, random_state=spec.seed + 3)], ignore_index=True
     )
 
-    econ = tables["economic_indicators"].copy()
-    econ["region"] = _messy_case(econ["region"].values, rng, 0.2)
-    out["economic_indicators"] = econ
+    if "economic_indicators" in tables:
+        econ = tables["economic_indicators"].copy()
+        econ["region"] = _messy_case(econ["region"].values, rng, 0.2)
+        out["economic_indicators"] = econ
     return out
 
 
@@ -341,9 +451,15 @@ def _write_csv_with_bad_rows(df: pd.DataFrame, path: Path, bad_lines: list[str])
 
 def write_landing_zone(spec: SampleSpec, landing: Path) -> dict[str, int]:
     """Generate the sample landing zone under ``landing``; return rows written per source."""
-    tables = _add_dirt(simulate(spec), spec)
+    if spec.scenario not in SCENARIOS:
+        raise ValueError(f"scenario {spec.scenario!r}: use one of {', '.join(SCENARIOS)}")
+    simulated = simulate(spec) if spec.scenario == "bank" else simulate_retail(spec)
+    tables = _add_dirt(simulated, spec)
     landing.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
+    truth = landing / TRUTH_FOLDER / f"{spec.scenario}_truth.parquet"
+    truth.parent.mkdir(parents=True, exist_ok=True)
+    simulated["_truth"].to_parquet(truth, index=False)
 
     customers = tables["customers"]
     _write_csv_with_bad_rows(
@@ -377,7 +493,7 @@ def write_landing_zone(spec: SampleSpec, landing: Path) -> dict[str, int]:
         _write_csv_with_bad_rows(part, landing / "transactions" / f"transactions_{month}.csv", bad)
     written["transactions"] = len(tx) + 3
 
-    if not spec.only_core:
+    if not spec.only_core and spec.scenario == "bank":
         _write_csv_with_bad_rows(tables["accounts"], landing / "accounts" / "accounts.csv", [])
         written["accounts"] = len(tables["accounts"])
 
@@ -449,6 +565,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only-core", action="store_true", help="write only customers and transactions"
     )
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default="bank",
+        help="bank: contractual, every source (default); retail: customers and transactions "
+        "only, buy-till-you-die (non-contractual)",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> SampleSpec:
@@ -457,7 +580,9 @@ def spec_from_args(args: argparse.Namespace) -> SampleSpec:
         raise SystemExit("--customers must be at least 10")
     if args.months < 12:
         raise SystemExit("--months must be at least 12 (features look back 12 months)")
-    return SampleSpec(args.customers, args.months, args.end_month, args.seed, args.only_core)
+    return SampleSpec(
+        args.customers, args.months, args.end_month, args.seed, args.only_core, args.scenario
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

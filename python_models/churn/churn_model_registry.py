@@ -1,96 +1,217 @@
-"""Train the XGBoost churn model and register it: one row per model version.
+"""Train the churn model, compare it with the baselines, calibrate it, and register it.
 
-Incremental (append): a version id is a hash of the training data, features and parameters,
-so re-running dbt on unchanged data adds no row and writes no new artifact. Training uses
-at most ``max_training_rows`` rows sampled in Spark; the fraction is recorded.
+One row per training run (incremental append). The version id is a hash of the training
+data, the features, the definition and the search settings, so re-running dbt on unchanged
+data adds no row and writes no artifact. Training uses at most ``max_training_rows`` rows
+sampled in Spark (deterministic for a seed; the fraction is recorded). The method is in
+``ml/training.py``; this model is its Spark and registry edge.
+
+Champion and challenger: each row's XGBoost model is the challenger. It is promoted only when
+it beats the RFM logistic regression out of time; otherwise the previous champion keeps
+scoring, or, with none, this run's RFM regression scores. ``scoring_model_version`` and
+``scoring_algorithm`` of the newest row say which model scores today, and
+``promotion_decision`` says why.
 """
 
 import json
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
+
+log = logging.getLogger("churn_model_registry")
+
+SCHEMA = (
+    "model_version string, model_name string, algorithm string, artifact_uri string, "
+    "churn_definition string, feature_names string, params string, calibration_method string, "
+    "scoring_model_version string, scoring_algorithm string, promotion_decision string, "
+    "validation_metrics_by_month string, reliability_table string, search_log string, "
+    "data_fingerprint string, horizon_months int, training_rows bigint, gap_rows bigint, "
+    "validation_rows bigint, training_positive_rate double, validation_positive_rate double, "
+    "roc_auc double, pr_auc double, log_loss double, expected_calibration_error double, "
+    "top_decile_lift double, train_roc_auc double, recency_roc_auc double, "
+    "recency_pr_auc double, recency_log_loss double, rfm_roc_auc double, rfm_pr_auc double, "
+    "rfm_log_loss double, best_iteration int, search_candidates int, "
+    "training_sample_fraction double, is_promoted boolean, train_start_month date, "
+    "train_end_month date, validation_start_month date, validation_end_month date, "
+    "trained_at timestamp"
+)
+
+
+def _comparison(result) -> str:
+    lines = [f"{'':<34}{'ROC AUC':>9}{'PR AUC':>9}{'log loss':>10}"]
+    for name, label in (
+        ("model", "XGBoost (calibrated)"),
+        ("rfm", "RFM logistic regression"),
+        ("recency", "recency rule"),
+    ):
+        m = result.metrics[name]
+        lines.append(f"{label:<34}{m['roc_auc']:>9.4f}{m['pr_auc']:>9.4f}{m['log_loss']:>10.4f}")
+    for month in result.by_month:
+        flag = "  (flagged: one class only)" if month["is_flagged"] else ""
+        auc = month["model_roc_auc"]
+        lines.append(
+            f"  {month['as_of_month']}: {month['rows']:,} rows, {month['positives']:,} churners, "
+            f"ROC AUC {'n/a' if auc is None else f'{auc:.4f}'}{flag}"
+        )
+    return "\n".join(lines)
 
 
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
         incremental_strategy="append",
+        on_schema_change="append_new_columns",
         max_training_rows=200000,
         random_state=42,
+        # fewer churners (or non-churners) than this in either window: refuse to train
+        min_positives=30,
+        # hyperparameter search: at most this many settings, within this many seconds
+        max_candidates=6,
+        search_budget_seconds=300,
     )
     from pyspark.sql import functions as F
 
+    from ml.scoring_model import RFM_LOGISTIC_REGRESSION, XGBOOST, artifact_to_bytes
     from ml.spark_jobs import LABEL_COLUMN, bounded_sample, feature_columns, fingerprint, version_id
     from ml.store import ModelStore
-    from ml.training import train_churn_model
+    from ml.training import TrainingSettings, train_churn_model
 
     training = dbt.ref("churn_training_set")
+    definition = dbt.ref("churn_labels").select("churn_definition", "horizon_months").first()
+    if definition is None:
+        raise RuntimeError("churn_labels is empty: is there any transaction in the landing zone?")
+    churn_definition, horizon = definition["churn_definition"], int(definition["horizon_months"])
     features = feature_columns(training)
-    random_state = int(dbt.config.get("random_state"))
-    params = {"random_state": random_state}
-    data_hash = fingerprint(training, ["customer_id", "as_of_month", LABEL_COLUMN, *features])
+    settings = TrainingSettings(
+        min_positives=int(dbt.config.get("min_positives")),
+        max_candidates=int(dbt.config.get("max_candidates")),
+        search_budget_seconds=float(dbt.config.get("search_budget_seconds")),
+        random_state=int(dbt.config.get("random_state")),
+    )
+    columns = ["customer_id", "as_of_month", "dataset_split", LABEL_COLUMN, *features]
+    data_hash = fingerprint(training, columns)
     months = (
         training.groupBy("dataset_split")
         .agg(F.min("as_of_month").alias("first_month"), F.max("as_of_month").alias("last_month"))
         .collect()
     )
-    span = {r["dataset_split"]: (str(r["first_month"]), str(r["last_month"])) for r in months}
-    version = version_id(data_hash, params, features, span.get("validation", ("", ""))[1])
+    span = {r["dataset_split"]: (r["first_month"], r["last_month"]) for r in months}
+    if "train" in span and "validation" in span:
+        last_train, first_valid = span["train"][1], span["validation"][0]
+        gap = (first_valid.year - last_train.year) * 12 + first_valid.month - last_train.month
+        if gap < horizon:  # cannot happen with churn_training_set's split; never train if it does
+            raise RuntimeError(
+                f"the first validation month {first_valid} is only {gap} months after the last "
+                f"training month {last_train}: training labels would read the validation period"
+            )
+    end_month = str(span.get("validation", ("", ""))[1])
+    fit_settings = {**settings.fingerprint(), "churn_definition": churn_definition}
+    version = version_id(data_hash, fit_settings, features, end_month)
 
-    schema = (
-        "model_version string, model_name string, algorithm string, artifact_uri string, "
-        "feature_names string, params string, training_rows bigint, validation_rows bigint, "
-        "training_positive_rate double, validation_positive_rate double, roc_auc double, "
-        "pr_auc double, log_loss double, top_decile_lift double, train_roc_auc double, "
-        "training_sample_fraction double, data_fingerprint string, train_start_month date, "
-        "train_end_month date, validation_start_month date, validation_end_month date, "
-        "trained_at timestamp"
-    )
     if dbt.is_incremental:
         known = session.table(str(dbt.this)).where(F.col("model_version") == version).count()
         if known:
-            return session.createDataFrame([], schema)
+            log.info("model %s is already registered: nothing to train", version)
+            return session.createDataFrame([], SCHEMA)
 
     frame, fraction = bounded_sample(
-        training.select("customer_id", "as_of_month", "dataset_split", LABEL_COLUMN, *features),
-        int(dbt.config.get("max_training_rows")),
-        random_state,
+        training.select(*columns), int(dbt.config.get("max_training_rows")), settings.random_state
     )
-    classifier, metrics = train_churn_model(frame, features, params=params)
+    result = train_churn_model(frame, features, settings)
+
+    decision = result.decision
+    scoring = (version, XGBOOST)
+    if not result.is_promoted:
+        champion = None
+        if dbt.is_incremental:
+            champion = (
+                session.table(str(dbt.this))
+                .where(F.col("is_promoted"))
+                .orderBy(F.col("trained_at").desc())
+                .first()
+            )
+        if champion is not None:
+            scoring = (champion["model_version"], XGBOOST)
+            decision += f"; the previous champion {champion['model_version']} keeps scoring"
+        else:
+            scoring = (version, RFM_LOGISTIC_REGRESSION)
+            decision += "; there is no earlier champion, so the RFM logistic regression scores"
+    log.info(
+        "model %s (%s churn, %d-month horizon), out-of-time validation:\n%s\n%s",
+        version,
+        churn_definition,
+        horizon,
+        _comparison(result),
+        decision,
+    )
+
     store = ModelStore(Path(dbt.config.get("model_store")).resolve())
     trained_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     uri = store.save(
         version,
-        classifier.to_bytes(),
+        artifact_to_bytes(result.models),
         {
             "model_version": version,
+            "churn_definition": churn_definition,
+            "horizon_months": horizon,
             "features": features,
-            "params": params,
-            "metrics": metrics,
+            "params": result.params,
+            "settings": fit_settings,
+            "metrics": result.metrics,
+            "validation_metrics_by_month": result.by_month,
+            "reliability_table": result.reliability,
+            "search": result.search,
+            "calibration": result.calibration,
+            "decision": decision,
             "data_fingerprint": data_hash,
             "training_sample_fraction": fraction,
             "trained_at": trained_at.isoformat(),
         },
     )
-    valid, train = metrics["validation"], metrics["train"]
-    row = (
-        version,
-        "churn",
-        "xgboost",
-        uri,
-        json.dumps(features),
-        json.dumps(params),
-        train["rows"],
-        valid["rows"],
-        train["positive_rate"],
-        valid["positive_rate"],
-        valid["roc_auc"],
-        valid["pr_auc"],
-        valid["log_loss"],
-        valid["top_decile_lift"],
-        train["roc_auc"],
-        float(fraction),
-        data_hash,
-        *[datetime.fromisoformat(d).date() for d in span["train"] + span["validation"]],
-        trained_at,
-    )
-    return session.createDataFrame([row], schema)
+    m, rfm, recency = result.metrics["model"], result.metrics["rfm"], result.metrics["recency"]
+    row = {
+        "model_version": version,
+        "model_name": "churn",
+        "algorithm": XGBOOST,
+        "artifact_uri": uri,
+        "churn_definition": churn_definition,
+        "feature_names": json.dumps(features),
+        "params": json.dumps({**result.params, "trees": result.best_iteration + 1}),
+        "calibration_method": result.calibration["method"],
+        "scoring_model_version": scoring[0],
+        "scoring_algorithm": scoring[1],
+        "promotion_decision": decision,
+        "validation_metrics_by_month": json.dumps(result.by_month),
+        "reliability_table": json.dumps(result.reliability),
+        "search_log": json.dumps(result.search),
+        "data_fingerprint": data_hash,
+        "horizon_months": horizon,
+        "training_rows": result.rows["train"],
+        "gap_rows": result.rows["gap"],
+        "validation_rows": result.rows["validation"],
+        "training_positive_rate": result.metrics["train"]["positive_rate"],
+        "validation_positive_rate": m["positive_rate"],
+        "roc_auc": m["roc_auc"],
+        "pr_auc": m["pr_auc"],
+        "log_loss": m["log_loss"],
+        "expected_calibration_error": m["ece"],
+        "top_decile_lift": m["top_decile_lift"],
+        "train_roc_auc": result.metrics["train"]["roc_auc"],
+        "recency_roc_auc": recency["roc_auc"],
+        "recency_pr_auc": recency["pr_auc"],
+        "recency_log_loss": recency["log_loss"],
+        "rfm_roc_auc": rfm["roc_auc"],
+        "rfm_pr_auc": rfm["pr_auc"],
+        "rfm_log_loss": rfm["log_loss"],
+        "best_iteration": result.best_iteration,
+        "search_candidates": len(result.search),
+        "training_sample_fraction": float(fraction),
+        "is_promoted": result.is_promoted,
+        "train_start_month": span["train"][0],
+        "train_end_month": span["train"][1],
+        "validation_start_month": span["validation"][0],
+        "validation_end_month": span["validation"][1],
+        "trained_at": trained_at,
+    }
+    names = [field.split()[0] for field in SCHEMA.split(", ")]
+    return session.createDataFrame([tuple(row[name] for name in names)], SCHEMA)

@@ -1,6 +1,8 @@
-"""Score every customer active at the latest as_of_month with the current model.
+"""Score every customer in the population at the latest as_of_month with the scoring model.
 
-Scoring is a mapInPandas over partitions with the model broadcast; percentiles come from
+The newest registry row names the model (champion/challenger, see churn_model_registry).
+Scoring is a mapInPandas over partitions with the model shipped once. churn_probability is
+calibrated; percentiles are cut on the margin (same order, no ties from isotonic steps), from
 approximate quantile cut points, so the table is never collected or globally sorted.
 """
 
@@ -25,10 +27,11 @@ def model(dbt, session):
     )
     high = int(dbt.config.get("risk_band_high_percentile"))
     medium = int(dbt.config.get("risk_band_medium_percentile"))
-    percentile = percentile_expression(scored, "churn_probability")
+    percentile = percentile_expression(scored, "churn_score_margin")
     result = scored.select(
         "customer_id",
         "model_version",
+        F.lit(classifier.algorithm).alias("model_algorithm"),
         F.when(percentile > high, "high")
         .when(percentile > medium, "medium")
         .otherwise("low")

@@ -1,9 +1,10 @@
--- Every customer active at the latest as_of_month has exactly one score, and nobody else.
+-- Every customer in the population at the latest as_of_month has exactly one score, and
+-- nobody else has one.
 with
 
-features as (
+spine as (
 
-    select * from {{ ref('customer_features_monthly') }}
+    select * from {{ ref('int_customer_months_spined') }}
 
 ),
 
@@ -13,19 +14,19 @@ scores as (
 
 ),
 
-latest_active as (
+latest_population as (
 
     select customer_id
-    from features
-    where as_of_month = (select max(as_of_month) from features)
+    from spine
+    where as_of_month = (select max(as_of_month) from spine)
 
 )
 
 select
-    coalesce(latest_active.customer_id, scores.customer_id) as customer_id,
-    case when scores.customer_id is null then 'not scored' else 'scored but not active' end
+    coalesce(latest_population.customer_id, scores.customer_id) as customer_id,
+    case when scores.customer_id is null then 'not scored' else 'scored but not in population' end
         as problem
-from latest_active
+from latest_population
 full outer join scores
-    on latest_active.customer_id = scores.customer_id
-where latest_active.customer_id is null or scores.customer_id is null
+    on latest_population.customer_id = scores.customer_id
+where latest_population.customer_id is null or scores.customer_id is null

@@ -1,9 +1,12 @@
--- Label leakage guard: a feature row for as_of_month may use only information known by the
--- end of that month. Fails on any row that
---   * contains an event known after the month's end,
---   * uses an economic indicator not yet published by then, or
---   * has trailing statistics that differ from a recomputation over months <= as_of_month
---     (which catches windows that reach forward or a spine that is out of order).
+-- Leakage guard: a feature row for as_of_month M may use only information known by the end
+-- of M. Every windowed feature (the list in macro windowed_features) is recomputed from the
+-- monthly activity cut at M, i.e. with every later month deleted, and must come out the same.
+-- A window that reaches even one month ahead differs on the cut data and fails here. Rows
+-- also fail when they hold an event known after M or an indicator not yet published.
+-- Cost grows with customers x months^2, so at most `leakage_test_max_customers` customers
+-- (a deterministic hash sample) are recomputed.
+{%- set features = windowed_features('customer_id, cut_month') %}
+{%- set max_customers = var('leakage_test_max_customers', 3000) %}
 with
 
 features as (
@@ -18,23 +21,54 @@ activity as (
 
 ),
 
+customer_count as (
+
+    select count(distinct customer_id) as customers from activity
+
+),
+
+sampled_activity as (
+
+    select activity.*
+    from activity
+    cross join customer_count
+    where pmod(xxhash64(activity.customer_id), 10000)
+        < 10000 * least(1.0, {{ max_customers }} / customer_count.customers)
+
+),
+
+cut_at_each_month as (
+
+    -- one copy of each customer's history per as_of_month, holding only months <= it
+    select
+        history.*,
+        cut_months.as_of_month as cut_month
+
+    from sampled_activity as history
+    inner join sampled_activity as cut_months
+        on history.customer_id = cut_months.customer_id
+        and history.as_of_month <= cut_months.as_of_month
+
+),
+
 recomputed as (
 
     select
-        features.customer_id,
-        features.as_of_month,
-        max(activity.transaction_count) as transaction_count_rolling_3m_max,
-        sum(case
-            when activity.as_of_month = {{ add_months_to('features.as_of_month', -1) }}
-                then activity.transaction_count
-        end) as transaction_count_lag_1
+        customer_id,
+        cut_month,
+        as_of_month,
+        {%- for name, expression in features %}
+        {{ expression }} as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
 
-    from features
-    inner join activity
-        on features.customer_id = activity.customer_id
-        and activity.as_of_month <= features.as_of_month
-        and activity.as_of_month > {{ add_months_to('features.as_of_month', -3) }}
-    group by 1, 2
+    from cut_at_each_month
+
+),
+
+recomputed_at_cut as (
+
+    select * from recomputed
+    where as_of_month = cut_month
 
 ),
 
@@ -50,18 +84,18 @@ violations as (
                 add_months_to('features.as_of_month', -var('indicator_publication_lag_months'))
             }}
                 then 'economic indicator not yet published at as_of_month'
-            when features.transaction_count_rolling_3m_max
-                != recomputed.transaction_count_rolling_3m_max
-                then 'rolling window uses months after as_of_month'
-            when coalesce(features.transaction_count_lag_1, -1)
-                != coalesce(recomputed.transaction_count_lag_1, -1)
-                then 'lag does not come from the previous month'
+            {%- for name, expression in features %}
+            when not (features.{{ name }} <=> recomputed_at_cut.{{ name }})
+                and not abs(features.{{ name }} - recomputed_at_cut.{{ name }})
+                <= 1e-6 * (1 + abs(recomputed_at_cut.{{ name }}))
+                then '{{ name }} differs when data after as_of_month is deleted'
+            {%- endfor %}
         end as violation
 
     from features
-    inner join recomputed
-        on features.customer_id = recomputed.customer_id
-        and features.as_of_month = recomputed.as_of_month
+    inner join recomputed_at_cut
+        on features.customer_id = recomputed_at_cut.customer_id
+        and features.as_of_month = recomputed_at_cut.as_of_month
 
 )
 

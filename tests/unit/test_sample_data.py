@@ -43,7 +43,8 @@ def test_no_transaction_is_posted_after_the_export_cut_off(tmp_path):
 def test_only_core_writes_customers_and_transactions(tmp_path):
     written = write_landing_zone(SampleSpec(customers=50, months=12, only_core=True), tmp_path)
     assert set(written) == {"customers", "transactions"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers", "transactions"]
+    # _truth holds the generator's answer key for benchmarks; the pipeline never reads it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_truth", "customers", "transactions"]
 
 
 @pytest.mark.parametrize("argv", [["--customers", "5"], ["--months", "6"]])
@@ -52,3 +53,33 @@ def test_too_small_a_sample_is_refused_with_a_reason(argv):
 
     with pytest.raises(SystemExit, match="must be at least"):
         spec_from_args(build_parser().parse_args(argv))
+
+
+RETAIL = SampleSpec(customers=3000, months=18, seed=11, scenario="retail")
+
+
+def test_retail_scenario_writes_only_customers_and_transactions(tmp_path):
+    written = write_landing_zone(SampleSpec(customers=100, months=12, scenario="retail"), tmp_path)
+    assert set(written) == {"customers", "transactions"}
+    assert (tmp_path / "_truth" / "retail_truth.parquet").is_file()
+
+
+def test_retail_customers_often_buy_only_once():
+    from pipeline.sample_data import simulate_retail
+
+    tables = simulate_retail(RETAIL)
+    purchases = tables["transactions"].groupby("customer_id").size()
+    assert (purchases == 1).mean() > 0.4, "most BTYD customers buy once"
+    assert purchases.max() > 10, "heterogeneous rates: some buy often"
+    assert tables["_truth"]["never_buys"].any()
+
+
+def test_true_repurchase_probability_is_zero_once_a_customer_has_dropped_out():
+    from pipeline.sample_data import simulate_retail, true_repurchase_probability
+
+    truth = simulate_retail(RETAIL)["_truth"]
+    p = true_repurchase_probability(truth, "2026-03-01", 3)
+    dead = (truth["dropout_at"] < pd.Timestamp("2026-04-01")).to_numpy()
+    assert (p[dead] == 0).all()
+    assert ((p >= 0) & (p <= 1)).all()
+    assert p[~dead & ~truth["never_buys"].to_numpy()].mean() > 0.2

@@ -39,8 +39,11 @@ transactions_monthly as (
         customer_id,
         {{ month_start('posted_at') }} as activity_month,
         count(*) as transaction_count,
+        count(distinct cast(posted_at as date)) as purchase_day_count,
         coalesce(sum(amount), 0) as transaction_amount,
         count(distinct channel) as channel_count,
+        min(posted_at) as first_transaction_at,
+        max(posted_at) as last_transaction_at,
         max(posted_at) as latest_event_at
 
     from transactions
@@ -116,6 +119,7 @@ joined as (
         spine.customer_id,
         spine.region,
         coalesce(transactions_monthly.transaction_count, 0) as transaction_count,
+        coalesce(transactions_monthly.purchase_day_count, 0) as purchase_day_count,
         coalesce(transactions_monthly.transaction_amount, 0) as transaction_amount,
         coalesce(transactions_monthly.channel_count, 0) as channel_count,
         coalesce(support_monthly.support_contact_count, 0) as support_contact_count,
@@ -128,6 +132,8 @@ joined as (
         spine.birth_date,
         spine.signup_date,
         spine.as_of_month,
+        transactions_monthly.first_transaction_at,
+        transactions_monthly.last_transaction_at,
         greatest(
             transactions_monthly.latest_event_at,
             support_monthly.latest_event_at,

@@ -1,5 +1,9 @@
--- One row per customer and month in which the customer was active at the month's end:
--- from sign-up (or the start of the data) to the month before churn (or the end of data).
+-- The population: one row per customer and as_of_month at whose end the customer belongs to
+-- it, decided only from what was known by then (macro churn_definition):
+--   * contractual: an account open at the month's end;
+--   * non_contractual: a transaction posted on or before the month's end, so one-time buyers
+--     and long-quiet customers stay in the population until they buy again or forever.
+{%- set definition = churn_definition() %}
 with
 
 customers as (
@@ -14,6 +18,12 @@ data_windows as (
 
 ),
 
+accounts as (
+
+    select * from {{ ref('stg_raw__accounts') }}
+
+),
+
 customer_month_bounds as (
 
     select
@@ -21,36 +31,72 @@ customer_month_bounds as (
         customers.region,
         customers.birth_date,
         customers.signup_date,
-        customers.churn_date,
+        {%- if definition == 'contractual' %}
         greatest(
-            {{ month_start('customers.signup_date') }}, data_windows.data_start_month
+            {{ month_start('coalesce(customers.first_opened_date, customers.signup_date)') }},
+            data_windows.data_start_month
         ) as first_month,
-        least(
-            data_windows.data_end_month,
-            coalesce(
-                {{ add_months_to(month_start('customers.churn_date'), -1) }},
-                data_windows.data_end_month
-            )
-        ) as last_month
+        {%- else %}
+        {{ month_start('customers.first_transaction_at') }} as first_month,
+        {%- endif %}
+        data_windows.data_end_month as last_month
 
     from customers
     cross join data_windows
 
 ),
 
-spined as (
+candidate_months as (
 
     select
         customer_id,
         region,
         birth_date,
         signup_date,
-        churn_date,
         {{ month_spine('first_month', 'last_month') }} as as_of_month
 
     from customer_month_bounds
     where first_month <= last_month
 
+),
+
+{%- if definition == 'contractual' %}
+
+open_at_month_end as (
+
+    select distinct
+        candidate_months.customer_id,
+        candidate_months.as_of_month
+
+    from candidate_months
+    inner join accounts
+        on candidate_months.customer_id = accounts.customer_id
+        and accounts.opened_date <= {{ month_end('candidate_months.as_of_month') }}
+        and (
+            accounts.closed_date is null
+            or accounts.closed_date > {{ month_end('candidate_months.as_of_month') }}
+        )
+
+),
+
+spined as (
+
+    select candidate_months.*
+    from candidate_months
+    left semi join open_at_month_end
+        on candidate_months.customer_id = open_at_month_end.customer_id
+        and candidate_months.as_of_month = open_at_month_end.as_of_month
+
 )
+
+{%- else %}
+
+spined as (
+
+    select * from candidate_months
+
+)
+
+{%- endif %}
 
 select * from spined

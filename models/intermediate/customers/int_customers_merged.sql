@@ -1,6 +1,6 @@
--- Customer master + account roll-up + activity span, and when (and how) each customer left.
--- Churn: all accounts closed (the last close date). A company without an accounts feed
--- still gets churn: no transaction for `dormancy_months` before the end of the data.
+-- Customer master + account roll-up + activity span. A contract ends when every account is
+-- closed (the last close date). Without an accounts feed there is no end event: whether a
+-- customer has lapsed is a label per as_of_month (churn_labels), never a hindsight date here.
 with
 
 customers as (
@@ -18,12 +18,6 @@ accounts_rolled_up as (
 transactions as (
 
     select * from {{ ref('stg_raw__transactions') }}
-
-),
-
-data_windows as (
-
-    select * from {{ ref('int_data_windows_summarized') }}
 
 ),
 
@@ -54,14 +48,13 @@ merged as (
         accounts_rolled_up.account_count is not null as has_accounts,
         customers.birth_date,
         customers.signup_date,
+        accounts_rolled_up.first_opened_date,
         accounts_rolled_up.last_closed_date,
         transaction_spans.first_transaction_at,
         transaction_spans.last_transaction_at,
-        customers.updated_at,
-        data_windows.data_end_month
+        customers.updated_at
 
     from customers
-    cross join data_windows
     left join accounts_rolled_up
         on customers.customer_id = accounts_rolled_up.customer_id
     left join transaction_spans
@@ -75,10 +68,6 @@ churn_reasons as (
         *,
         case
             when has_accounts and open_account_count = 0 then 'accounts_closed'
-            when not has_accounts
-                and coalesce(last_transaction_at, signup_date)
-                < {{ add_months_to('data_end_month', -var('dormancy_months')) }}
-                then 'dormant'
         end as churn_reason
 
     from merged
@@ -101,9 +90,9 @@ final as (
         has_accounts,
         birth_date,
         signup_date,
+        first_opened_date,
         case churn_reason
             when 'accounts_closed' then last_closed_date
-            when 'dormant' then cast(coalesce(last_transaction_at, signup_date) as date)
         end as churn_date,
         first_transaction_at,
         last_transaction_at,

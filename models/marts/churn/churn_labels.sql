@@ -1,11 +1,20 @@
--- The label for each customer active at the end of as_of_month: did the customer churn in the
--- next churn_horizon_months? Null (not yet known) when the horizon runs past the data.
+-- The label of every customer in the population at the end of as_of_month M (macro
+-- churn_definition), read only from the horizon (M, M+H]:
+--   * contractual: the relationship ends, i.e. the customer is missing from the population
+--     at the end of at least one of the months M+1 .. M+H;
+--   * non_contractual: no transaction is posted in the months M+1 .. M+H.
+-- Null (not yet known) while M+H runs past the data.
 {%- set horizon = var('churn_horizon_months') %}
+{%- set definition = churn_definition() %}
+{%- set horizon_window -%}
+    partition by customer_id order by {{ month_number('as_of_month') }}
+    range between 1 following and {{ horizon }} following
+{%- endset %}
 with
 
-spine as (
+activity as (
 
-    select * from {{ ref('int_customer_months_spined') }}
+    select * from {{ ref('int_customer_activity_aggregated_to_months') }}
 
 ),
 
@@ -15,24 +24,42 @@ data_windows as (
 
 ),
 
+horizon_summarized as (
+
+    select
+        customer_id,
+        as_of_month,
+        count(*) over ({{ horizon_window }}) as population_months_in_horizon,
+        coalesce(sum(transaction_count) over ({{ horizon_window }}), 0)
+            as transactions_in_horizon
+
+    from activity
+
+),
+
 final as (
 
     select
-        spine.customer_id,
+        horizon_summarized.customer_id,
+        '{{ definition }}' as churn_definition,
         cast({{ horizon }} as int) as horizon_months,
-        {{ add_months_to('spine.as_of_month', horizon) }} <= data_windows.data_end_month
-            as is_label_known,
+        cast(horizon_summarized.population_months_in_horizon as int)
+            as population_months_in_horizon,
+        cast(horizon_summarized.transactions_in_horizon as bigint) as transactions_in_horizon,
+        {{ add_months_to('horizon_summarized.as_of_month', horizon) }}
+            <= data_windows.data_end_month as is_label_known,
         case
-            when {{ add_months_to('spine.as_of_month', horizon) }} <= data_windows.data_end_month
-                then coalesce(
-                    spine.churn_date <= {{ month_end(add_months_to('spine.as_of_month', horizon)) }},
-                    false
-                )
+            when {{ add_months_to('horizon_summarized.as_of_month', horizon) }}
+                <= data_windows.data_end_month
+                {%- if definition == 'contractual' %}
+                then horizon_summarized.population_months_in_horizon < {{ horizon }}
+                {%- else %}
+                then horizon_summarized.transactions_in_horizon = 0
+                {%- endif %}
         end as is_churned_within_horizon,
-        spine.as_of_month,
-        spine.churn_date
+        horizon_summarized.as_of_month
 
-    from spine
+    from horizon_summarized
     cross join data_windows
 
 )

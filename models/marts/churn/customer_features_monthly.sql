@@ -1,6 +1,7 @@
 -- Point-in-time features: one row per customer and as_of_month, computed only from rows at
--- or before as_of_month (trailing windows), and economic indicators as published by then.
-{%- set activity_series = ['transaction_count', 'transaction_amount'] %}
+-- or before as_of_month (trailing and to-date windows, listed once in macro
+-- windowed_features), and economic indicators as published by then. No calendar terms: a
+-- month-of-year feature mostly learns when labels were collected, not who churns.
 with
 
 activity as (
@@ -32,34 +33,9 @@ windowed as (
         open_account_count,
         monthly_fee_total,
         latest_event_at,
-        {%- for series in activity_series %}
-        {%- for lag in [1, 3, 6] %}
-        lag({{ series }}, {{ lag }}) over (
-            partition by customer_id order by as_of_month
-        ) as {{ series }}_lag_{{ lag }},
+        {%- for name, expression in windowed_features('customer_id') %}
+        {{ expression }} as {{ name }},
         {%- endfor %}
-        {%- for months in [3, 6, 12] %}
-        avg({{ series }}) over ({{ trailing_window(months) }}) as {{ series }}_rolling_{{ months }}m_mean,
-        stddev_samp({{ series }}) over ({{ trailing_window(months) }}) as {{ series }}_rolling_{{ months }}m_stddev,
-        min({{ series }}) over ({{ trailing_window(months) }}) as {{ series }}_rolling_{{ months }}m_min,
-        max({{ series }}) over ({{ trailing_window(months) }}) as {{ series }}_rolling_{{ months }}m_max,
-        {%- endfor %}
-        {{ rolling_slope(series, 6) }} as {{ series }}_trend_6m,
-        {{ rolling_slope(series, 12) }} as {{ series }}_trend_12m,
-        {%- endfor %}
-        {{ rolling_fourier_amplitude('transaction_count', 1, 12, 12) }}
-            as transaction_count_fourier_k1_amplitude_12m,
-        {{ rolling_fourier_amplitude('transaction_count', 2, 12, 12) }}
-            as transaction_count_fourier_k2_amplitude_12m,
-        sum(complaint_count) over ({{ trailing_window(3) }}) as complaint_count_rolling_3m_sum,
-        sum(complaint_count) over ({{ trailing_window(6) }}) as complaint_count_rolling_6m_sum,
-        sum(support_contact_count) over ({{ trailing_window(3) }})
-            as support_contact_count_rolling_3m_sum,
-        avg(satisfaction_score_mean) over ({{ trailing_window(6) }})
-            as satisfaction_score_rolling_6m_mean,
-        sum(offer_accepted_count) over ({{ trailing_window(3) }})
-            as offer_accepted_count_rolling_3m_sum,
-        count(*) over ({{ trailing_window(12) }}) as months_observed_12m,
         months_between(as_of_month, {{ month_start('signup_date') }}) as tenure_months,
         floor(months_between({{ month_end('as_of_month') }}, birth_date) / 12) as age_years
 
@@ -101,28 +77,9 @@ final as (
         windowed.offer_accepted_count,
         windowed.open_account_count,
         windowed.monthly_fee_total,
-        {%- for series in activity_series %}
-        {%- for lag in [1, 3, 6] %}
-        windowed.{{ series }}_lag_{{ lag }},
+        {%- for name, expression in windowed_features('customer_id') %}
+        windowed.{{ name }},
         {%- endfor %}
-        {%- for months in [3, 6, 12] %}
-        {%- for stat in ['mean', 'stddev', 'min', 'max'] %}
-        windowed.{{ series }}_rolling_{{ months }}m_{{ stat }},
-        {%- endfor %}
-        {%- endfor %}
-        windowed.{{ series }}_trend_6m,
-        windowed.{{ series }}_trend_12m,
-        {%- endfor %}
-        windowed.transaction_count_fourier_k1_amplitude_12m,
-        windowed.transaction_count_fourier_k2_amplitude_12m,
-        sin(2 * pi() * month(windowed.as_of_month) / 12) as month_of_year_sin,
-        cos(2 * pi() * month(windowed.as_of_month) / 12) as month_of_year_cos,
-        windowed.complaint_count_rolling_3m_sum,
-        windowed.complaint_count_rolling_6m_sum,
-        windowed.support_contact_count_rolling_3m_sum,
-        windowed.satisfaction_score_rolling_6m_mean,
-        windowed.offer_accepted_count_rolling_3m_sum,
-        windowed.months_observed_12m,
         cast(windowed.tenure_months as int) as tenure_months,
         cast(windowed.age_years as int) as age_years,
         indicators_known_at_month_end.unemployment_rate,

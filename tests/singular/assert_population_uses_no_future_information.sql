@@ -1,0 +1,88 @@
+-- Deleting all data after month M must not change who is in the population at M. The
+-- population is recomputed here from events cut at each month's end, independently of the
+-- spine's own logic, and compared both ways with int_customer_months_spined.
+{%- set definition = churn_definition() %}
+with
+
+spine as (
+
+    select * from {{ ref('int_customer_months_spined') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
+transactions as (
+
+    select * from {{ ref('stg_raw__transactions') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('stg_raw__accounts') }}
+
+),
+
+data_windows as (
+
+    select * from {{ ref('int_data_windows_summarized') }}
+
+),
+
+months as (
+
+    select {{ month_spine('data_start_month', 'data_end_month') }} as as_of_month
+    from data_windows
+
+),
+
+recomputed as (
+
+    select distinct
+        customers.customer_id,
+        months.as_of_month
+
+    from customers
+    cross join months
+    {%- if definition == 'contractual' %}
+    inner join accounts
+        on customers.customer_id = accounts.customer_id
+        and accounts.opened_date <= {{ month_end('months.as_of_month') }}
+        and (
+            accounts.closed_date is null
+            or accounts.closed_date > {{ month_end('months.as_of_month') }}
+        )
+    {%- else %}
+    inner join transactions
+        on customers.customer_id = transactions.customer_id
+        and transactions.posted_at < {{ add_months_to('months.as_of_month', 1) }}
+    {%- endif %}
+
+),
+
+in_spine_only as (
+
+    select customer_id, as_of_month, 'in the population, but not by the data known then'
+        as problem
+    from spine
+    left anti join recomputed using (customer_id, as_of_month)
+
+),
+
+in_recomputed_only as (
+
+    select customer_id, as_of_month, 'missing from the population though known then'
+        as problem
+    from recomputed
+    left anti join spine using (customer_id, as_of_month)
+
+)
+
+select * from in_spine_only
+union all
+select * from in_recomputed_only
