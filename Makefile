@@ -7,7 +7,7 @@ CUSTOMERS ?= 2000
 MONTHS ?= 24
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser quickstart test lint docs api dashboard clean
+.PHONY: help setup browser quickstart test lint docs api dashboard bench-quality clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ api: setup ## serve the FastAPI app on http://localhost:8000
 
 dashboard: setup ## serve the Streamlit dashboard on http://localhost:8501
 	$(BIN)/propensity dashboard
+
+bench-quality: setup ## model-quality benchmark: model vs RFM, recency, BG/NBD, ceiling (~10 min)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/model_quality.py --customers 20000 --months 24
 
 clean: ## delete generated state (.propensity/, target/, logs/)
 	rm -rf .propensity target logs

@@ -114,15 +114,17 @@ def _product(*lists):
             yield (head, *tail)
 
 
-def check_enough_labels(train: pd.DataFrame, valid: pd.DataFrame, min_positives: int) -> None:
-    """Raise InsufficientLabels, naming the settings to change, when a window is too thin."""
+def check_label_counts(counts: dict[str, tuple[int, int]], min_positives: int) -> None:
+    """Raise InsufficientLabels, naming the settings to change, when the training or the
+    validation window has fewer than ``min_positives`` churners or non-churners.
+    ``counts`` maps a split to (rows, churners)."""
     problems = []
-    for name, rows in (("training", train), ("validation", valid)):
-        positives = int(rows[LABEL].sum())
-        negatives = len(rows) - positives
+    for split, name in (("train", "training"), ("validation", "validation")):
+        rows, positives = counts.get(split, (0, 0))
+        negatives = rows - positives
         if positives < min_positives or negatives < min_positives:
             problems.append(
-                f"the {name} window has {len(rows):,} rows with {positives:,} churners and "
+                f"the {name} window has {rows:,} rows with {positives:,} churners and "
                 f"{negatives:,} non-churners (need at least {min_positives} of each)"
             )
     if problems:
@@ -132,9 +134,20 @@ def check_enough_labels(train: pd.DataFrame, valid: pd.DataFrame, min_positives:
             + ". Nothing was registered or written. Load more months of history, or change "
             "the dbt vars churn_horizon_months (a longer horizon has more churners) or "
             "validation_months (more months to validate on), e.g. "
-            "`propensity run --vars '{validation_months: 6}'`; min_positives is a config of "
-            "churn_model_registry."
+            "`propensity run --vars '{validation_months: 6}'`; the threshold is the var "
+            "min_positives."
         )
+
+
+def check_enough_labels(train: pd.DataFrame, valid: pd.DataFrame, min_positives: int) -> None:
+    """``check_label_counts`` on collected frames."""
+    check_label_counts(
+        {
+            "train": (len(train), int(train[LABEL].sum())),
+            "validation": (len(valid), int(valid[LABEL].sum())),
+        },
+        min_positives,
+    )
 
 
 def _labels(rows: pd.DataFrame) -> np.ndarray:

@@ -26,7 +26,10 @@ TABLES = {
     "customers": "customer_churn_overview",
     "segments": "churn_segment_profiles",
     "models": "churn_model_registry",
+    "coverage": "churn_scoring_coverage",
 }
+# published before coverage existed: readers treat these as empty when missing
+OPTIONAL_TABLES = {"coverage"}
 KEEP_VERSIONS = 3
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from serving.publish import MANIFEST_FILE, POINTER_FILE, TABLES, VERSIONS_DIR
+from serving.publish import MANIFEST_FILE, OPTIONAL_TABLES, POINTER_FILE, TABLES, VERSIONS_DIR
 
 
 class NotPublishedError(RuntimeError):
@@ -26,6 +26,7 @@ class Snapshot:
     customers: pd.DataFrame  # indexed by customer_id
     segments: pd.DataFrame
     models: pd.DataFrame
+    coverage: pd.DataFrame  # unscored customers with their reason, indexed by customer_id
 
     @property
     def current_model(self) -> dict:
@@ -53,9 +54,15 @@ def load_snapshot(serving_dir: Path, version: str | None = None) -> Snapshot:
         )
     root = serving_dir / VERSIONS_DIR / version
     manifest = json.loads((root / MANIFEST_FILE).read_text())
-    frames = {name: pq.read_table(root / name).to_pandas() for name in TABLES}
+    frames = {
+        name: pq.read_table(root / name).to_pandas()
+        for name in TABLES
+        if name not in OPTIONAL_TABLES or (root / name).is_dir()
+    }
     customers = frames["customers"].set_index("customer_id", drop=False)
-    return Snapshot(version, manifest, customers, frames["segments"], frames["models"])
+    coverage = frames.get("coverage", pd.DataFrame(columns=["customer_id", "unscored_reason"]))
+    unscored = coverage[coverage["unscored_reason"].notna()].set_index("customer_id", drop=False)
+    return Snapshot(version, manifest, customers, frames["segments"], frames["models"], unscored)
 
 
 class SnapshotCache:

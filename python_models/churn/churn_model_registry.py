@@ -61,10 +61,7 @@ def model(dbt, session):
         materialized="incremental",
         incremental_strategy="append",
         on_schema_change="append_new_columns",
-        max_training_rows=200000,
         random_state=42,
-        # fewer churners (or non-churners) than this in either window: refuse to train
-        min_positives=30,
         # hyperparameter search: at most this many settings, within this many seconds
         max_candidates=6,
         search_budget_seconds=300,
@@ -74,7 +71,7 @@ def model(dbt, session):
     from ml.scoring_model import RFM_LOGISTIC_REGRESSION, XGBOOST, artifact_to_bytes
     from ml.spark_jobs import LABEL_COLUMN, bounded_sample, feature_columns, fingerprint, version_id
     from ml.store import ModelStore
-    from ml.training import TrainingSettings, train_churn_model
+    from ml.training import TrainingSettings, check_label_counts, train_churn_model
 
     training = dbt.ref("churn_training_set")
     definition = dbt.ref("churn_labels").select("churn_definition", "horizon_months").first()
@@ -92,10 +89,20 @@ def model(dbt, session):
     data_hash = fingerprint(training, columns)
     months = (
         training.groupBy("dataset_split")
-        .agg(F.min("as_of_month").alias("first_month"), F.max("as_of_month").alias("last_month"))
+        .agg(
+            F.min("as_of_month").alias("first_month"),
+            F.max("as_of_month").alias("last_month"),
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(F.col(LABEL_COLUMN).cast("int")).alias("churners"),
+        )
         .collect()
     )
     span = {r["dataset_split"]: (r["first_month"], r["last_month"]) for r in months}
+    # fail fast, on the whole training set, before anything is registered or written
+    check_label_counts(
+        {r["dataset_split"]: (r["rows"], r["churners"] or 0) for r in months},
+        settings.min_positives,
+    )
     if "train" in span and "validation" in span:
         last_train, first_valid = span["train"][1], span["validation"][0]
         gap = (first_valid.year - last_train.year) * 12 + first_valid.month - last_train.month

@@ -53,3 +53,14 @@ class ErrorMessage(BaseModel):
     """Error body, as FastAPI returns it."""
 
     detail: str
+
+
+class NotScored(BaseModel):
+    """404 body: why there is no score for this id."""
+
+    detail: str
+    reason: str = Field(
+        description="unknown_customer, or why a known customer has no score: contract_ended, "
+        "no_account, no_open_account, no_transaction_yet or customer_record_quarantined",
+        examples=["no_transaction_yet"],
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path, status
+from fastapi.responses import JSONResponse
 
 from serving.api.deps import SettingsDep, SnapshotDep
-from serving.api.schemas import CustomerScore, Driver, ErrorMessage, Segment
+from serving.api.schemas import CustomerScore, Driver, ErrorMessage, NotScored, Segment
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -31,7 +32,10 @@ def _present(value) -> bool:
     "/{customer_id}",
     response_model=CustomerScore,
     responses={
-        404: {"model": ErrorMessage, "description": "No score for this customer id"},
+        404: {
+            "model": NotScored,
+            "description": "No score: an unknown id, or a known customer with the reason why",
+        },
         422: {"description": "The customer id is not well formed"},
         503: {"model": ErrorMessage, "description": "Nothing has been published yet"},
     },
@@ -40,14 +44,7 @@ def read_customer(customer_id: CustomerId, snapshot: SnapshotDep, settings: Sett
     """Score, risk band, top drivers, segment, model version and as-of date."""
     customers = snapshot.customers
     if customer_id not in customers.index:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail=(
-                f"customer {customer_id!r} has no churn score as of "
-                f"{snapshot.manifest['as_of_month']}: the id is unknown, or the customer was "
-                "not active at the end of that month (churned customers are not scored)"
-            ),
-        )
+        return _not_scored(customer_id, snapshot)
     row = customers.loc[customer_id]
     drivers = [
         Driver(
@@ -74,3 +71,22 @@ def read_customer(customer_id: CustomerId, snapshot: SnapshotDep, settings: Sett
         as_of_month=row["as_of_month"],
         scored_at=row["scored_at"] if _present(row["scored_at"]) else None,
     )
+
+
+def _not_scored(customer_id: str, snapshot) -> JSONResponse:
+    """404 that tells an unknown id apart from a known customer without a score."""
+    as_of = snapshot.manifest.get("as_of_month")
+    if customer_id in snapshot.coverage.index:
+        known = snapshot.coverage.loc[customer_id]
+        body = NotScored(
+            detail=f"customer {customer_id!r} has no churn score as of {as_of}: "
+            f"{known['unscored_reason_description']}",
+            reason=known["unscored_reason"],
+        )
+    else:
+        body = NotScored(
+            detail=f"customer {customer_id!r} is not in the customer master published as of "
+            f"{as_of}: check the id",
+            reason="unknown_customer",
+        )
+    return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content=body.model_dump())

@@ -37,10 +37,12 @@ if not customer_id:
     )
     st.stop()
 if customer_id not in customers.index:
-    st.error(
-        f"No score for {customer_id!r} as of {snapshot.manifest['as_of_month']}: the id is "
-        "unknown, or the customer was not active at the end of that month."
-    )
+    as_of = snapshot.manifest["as_of_month"]
+    if customer_id in snapshot.coverage.index:
+        why = snapshot.coverage.loc[customer_id, "unscored_reason_description"]
+        st.warning(f"No score for {customer_id!r} as of {as_of}. {why}")
+    else:
+        st.error(f"No score for {customer_id!r}: there is no such customer as of {as_of}.")
     st.stop()
 
 row = customers.loc[customer_id]
