@@ -15,10 +15,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from pipeline.spark import RAW_SCHEMA
 
@@ -235,11 +237,34 @@ def ensure_tables(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW
 
 
 def _loaded_hashes(spark, source: Source, schema: str) -> set[tuple[str, str]]:
-    rows = spark.sql(
-        f"select distinct file_name, file_sha256 from {schema}.{AUDIT} "
-        f"where source = '{source.name}'"
-    ).collect()
+    from pyspark.sql import functions as F
+
+    rows = (
+        spark.table(f"{schema}.{AUDIT}")
+        .where(F.col("source") == F.lit(source.name))
+        .select("file_name", "file_sha256")
+        .distinct()
+        .collect()
+    )
     return {(r.file_name, r.file_sha256) for r in rows}
+
+
+def literal_path(path: Path) -> str:
+    """A path Spark reads as exactly this file: glob characters (* ? [ ] { } \\) escaped, so
+    a file named ``c*.csv`` is never read as a pattern matching its siblings."""
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", str(path))
+
+
+def _real_file_names(encoded: set[str], expected: set[str]) -> dict[str, str]:
+    """Map the file names Spark reports (URL-encoded: a space is %20) back to the real names."""
+    mapping = {name: unquote(name) for name in encoded}
+    strays = sorted(real for real in mapping.values() if real not in expected)
+    if strays:
+        raise IngestError(
+            f"Spark read file(s) {', '.join(strays)} that were not asked for; nothing was "
+            "loaded. Please report this with the landing folder's file names."
+        )
+    return mapping
 
 
 def _union(frames: list):
@@ -259,7 +284,7 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
         types = {c.name: c.type for c in source.columns}
         frames = []
         for path in paths:
-            df = spark.read.parquet(str(path))
+            df = spark.read.parquet(literal_path(path))
             lower = {c.lower(): c for c in df.columns}
             check_columns(source, path, list(lower))
 
@@ -287,7 +312,7 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
             + [StructField("_corrupt_record", StringType())]
         )
         reader = spark.read.schema(schema).option("mode", "PERMISSIVE")
-        df = reader.json([str(p) for p in paths])
+        df = reader.json([literal_path(p) for p in paths])
         return df.select(*names, "_corrupt_record", F.col("_metadata.file_name").alias(FILE_COLUMN))
 
     # CSV: group files by header so that columns map by name, whatever their order
@@ -312,7 +337,7 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
             .option("header", True)
             .option("mode", "PERMISSIVE")
             .option("enforceSchema", True)
-            .csv([str(p) for p in group])
+            .csv([literal_path(p) for p in group])
         )
         frames.append(
             df.select(*names, "_corrupt_record", F.col("_metadata.file_name").alias(FILE_COLUMN))
@@ -405,17 +430,22 @@ def ingest_source(
         .cache()
     )
     try:
-        counts = {
+        encoded_counts = {
             (r[FILE_COLUMN], r.rejected): r["count"]
             for r in checked.groupBy(FILE_COLUMN, F.col("_reason").isNotNull().alias("rejected"))
             .count()
             .collect()
         }
+        real = _real_file_names({name for name, _ in encoded_counts}, names)
+        counts = {(real[name], rejected): n for (name, rejected), n in encoded_counts.items()}
+        # file names are data: they reach Spark as literal values, never as SQL text
+        pairs = [F.lit(part) for item in sorted(real.items()) for part in item]
+        file_name = F.create_map(*pairs)[F.col(FILE_COLUMN)] if pairs else F.col(FILE_COLUMN)
         good = checked.where(F.col("_reason").isNull()).select(
             *[c.name for c in source.columns],
             F.lit(load_id).alias("_load_id"),
             "_loaded_at",
-            FILE_COLUMN,
+            file_name.alias(FILE_COLUMN),
         )
         bad = checked.where(F.col("_reason").isNotNull()).select(
             F.col("_record").alias("record"),
@@ -423,19 +453,22 @@ def ingest_source(
             F.lit(load_id).alias("_load_id"),
             "_loaded_at",
             F.lit(source.name).alias("source"),
-            FILE_COLUMN,
+            file_name.alias(FILE_COLUMN),
         )
-        # files whose every row was rejected leave no partition to overwrite: drop theirs
-        for name in names:
+        # files whose every row was rejected leave no partition to overwrite: drop theirs,
+        # the name bound as a parameter (a quote in a name cannot reach another partition)
+        for name in sorted(names):
             if not counts.get((name, False)):
                 spark.sql(
                     f"alter table {source.table(schema)} drop if exists partition "
-                    f"({FILE_COLUMN}='{name}')"
+                    f"({FILE_COLUMN} = :file_name)",
+                    args={"file_name": name},
                 )
             if not counts.get((name, True)):
                 spark.sql(
                     f"alter table {schema}.{QUARANTINE} drop if exists partition "
-                    f"(source='{source.name}', {FILE_COLUMN}='{name}')"
+                    f"(source = :source, {FILE_COLUMN} = :file_name)",
+                    args={"source": source.name, "file_name": name},
                 )
         good.write.insertInto(source.table(schema), overwrite=True)
         bad.write.insertInto(f"{schema}.{QUARANTINE}", overwrite=True)
