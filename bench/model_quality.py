@@ -9,7 +9,8 @@ compares on the *same* out-of-time validation rows (customer x as_of_month):
 * BG/NBD (Fader, Hardie and Lee 2005), fitted with pymc-marketing (MAP) on each customer's
   purchase history up to the last training month, then applied to each validation month's
   history: P(no purchase in the next H months) = 1 - P(alive) (1 - ((a+T)/(a+T+t))^(r+x));
-* the generator's ceiling (retail): the true probability given each customer's latent state.
+* the generator's ceiling: retail, the true probability given each customer's latent state;
+  bank, an oracle from the true monthly hazards (knows the latent path, not the draws).
 
 It prints one table per scenario, pooled and per validation month, plus the model's expected
 calibration error, and checks the issue's targets. It is a benchmark, not a test: it takes
@@ -36,7 +37,11 @@ from sklearn.metrics import roc_auc_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.sample_data import TRUTH_FOLDER, true_repurchase_probability  # noqa: E402
+from pipeline.sample_data import (  # noqa: E402
+    TRUTH_FOLDER,
+    true_churn_probability_bank,
+    true_repurchase_probability,
+)
 
 MAX_ROWS = 2_000_000  # never let the training run sample: every validation row is compared
 
@@ -104,8 +109,8 @@ def rfm_summary(days: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
     )
 
 
-def fit_bgnbd(summary: pd.DataFrame) -> dict[str, float]:
-    """BG/NBD population parameters (r, alpha, a, b) by MAP with pymc-marketing."""
+def fit_bgnbd(summary: pd.DataFrame):
+    """A BG/NBD model fitted by MAP with pymc-marketing on (frequency, recency, T) in days."""
     try:
         from pymc_marketing.clv import BetaGeoModel
     except ImportError:
@@ -113,23 +118,15 @@ def fit_bgnbd(summary: pd.DataFrame) -> dict[str, float]:
             "BG/NBD needs pymc-marketing: `.venv/bin/pip install -e '.[bench]'`"
         ) from None
     model = BetaGeoModel(data=summary)
-    model.fit(fit_method="map")
-    posterior = model.fit_result.posterior
-    return {name: float(posterior[name].mean()) for name in ("r", "alpha", "a", "b")}
+    model.fit(method="map", progressbar=False)
+    return model
 
 
-def bgnbd_churn_probability(
-    params: dict[str, float], summary: pd.DataFrame, horizon_days: np.ndarray
-) -> np.ndarray:
-    """P(no purchase within horizon_days after T | frequency, recency, T) under BG/NBD."""
-    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
-    x = summary["frequency"].to_numpy(float)
-    t_x = summary["recency"].to_numpy(float)
-    T = summary["T"].to_numpy(float)
-    odds_dead = np.where(x > 0, a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
-    p_alive = 1.0 / (1.0 + odds_dead)
-    p_none_if_alive = ((alpha + T) / (alpha + T + horizon_days)) ** (r + x)
-    return 1.0 - p_alive * (1.0 - p_none_if_alive)
+def bgnbd_churn_probability(model, summary: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """P(no purchase within horizon_days after T | frequency, recency, T), pymc-marketing's."""
+    probability = model.expected_probability_no_purchase(t=horizon_days, data=summary)
+    probability = probability.mean([d for d in probability.dims if d != "customer_id"])
+    return probability.sel(customer_id=summary["customer_id"].to_numpy()).to_numpy()
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -163,20 +160,19 @@ def evaluate(scenario: str, home: Path, horizon: int, with_bgnbd: bool) -> dict:
         days = purchase_days(home)
         first_validation = pd.Timestamp(months[0])
         train_cut = first_validation - pd.DateOffset(months=horizon - 1)  # end of last train month
-        params = fit_bgnbd(rfm_summary(days, train_cut))
+        model = fit_bgnbd(rfm_summary(days, train_cut))
         scores = pd.Series(np.nan, index=rows.index)
         for month in months:
             cut = pd.Timestamp(month) + pd.DateOffset(months=1)
             horizon_days = (cut + pd.DateOffset(months=horizon) - cut).days
-            summary = rfm_summary(days, cut).set_index("customer_id")
-            in_month = rows["as_of_month"] == month
-            ids = rows.loc[in_month, "customer_id"]
-            known = summary.reindex(ids.to_numpy())
-            p = bgnbd_churn_probability(
-                params, known.reset_index(), np.full(len(ids), horizon_days)
-            )
-            scores[in_month] = p
-        result["bgnbd_params"] = params
+            in_month = (rows["as_of_month"] == month).to_numpy()
+            ids = rows.loc[in_month, "customer_id"].to_numpy()
+            summary = rfm_summary(days, cut)
+            summary = summary[summary["customer_id"].isin(ids)].reset_index(drop=True)
+            p = bgnbd_churn_probability(model, summary, horizon_days)
+            scores[in_month] = pd.Series(p, index=summary["customer_id"]).reindex(ids).to_numpy()
+        posterior = model.fit_result
+        result["bgnbd_params"] = {k: float(posterior[k].mean()) for k in ("r", "alpha", "a", "b")}
         # a contractual customer may have no purchase yet: give them the average
         scores = scores.fillna(scores.mean())
         result["auc"]["BG/NBD (pymc-marketing, MAP)"] = _per_month(rows, scores.to_numpy(), months)
@@ -189,6 +185,15 @@ def evaluate(scenario: str, home: Path, horizon: int, with_bgnbd: bool) -> dict:
             buy = true_repurchase_probability(truth, month, horizon)
             scores[in_month] = 1.0 - buy.reindex(rows.loc[in_month, "customer_id"]).to_numpy()
         result["auc"]["ceiling (true latent state)"] = _per_month(rows, scores, months)
+    hazard_file = home / "landing" / TRUTH_FOLDER / "bank_hazard.parquet"
+    if scenario == "bank" and hazard_file.is_file():
+        hazards = pd.read_parquet(hazard_file)
+        scores = np.empty(len(rows))
+        for month in months:
+            in_month = (rows["as_of_month"] == month).to_numpy()
+            churn = true_churn_probability_bank(hazards, month, horizon)
+            scores[in_month] = churn.reindex(rows.loc[in_month, "customer_id"]).to_numpy()
+        result["auc"]["ceiling (true hazards, oracle)"] = _per_month(rows, scores, months)
     return result
 
 
@@ -219,6 +224,9 @@ def print_table(scenario: str, result: dict, seconds: float | None, customers: i
     print(
         f"model expected calibration error (10 bins): {result['ece']:.4f} ({result['calibration']})"
     )
+    if "bgnbd_params" in result:
+        params = ", ".join(f"{k} {v:.3g}" for k, v in result["bgnbd_params"].items())
+        print(f"BG/NBD fitted on purchases before the end of the last training month: {params}")
     if result["model_rows"] != result["rows"]:
         print(f"note: the model was evaluated on {result['model_rows']:,} sampled rows")
     auc = {label: values[0] for label, values in result["auc"].items()}

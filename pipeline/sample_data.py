@@ -23,7 +23,10 @@ Buy-till-you-die, as in BG/NBD (Fader, Hardie and Lee, 2005):
 * ``_truth/retail_truth.parquet`` keeps each customer's latent ``lambda``, ``p`` and dropout
   time: the true probability of buying again in the next H months given the latent state is
   ``alive * (1 - exp(-lambda * days))``, a ceiling no model can pass. The pipeline never
-  reads ``_truth``.
+  reads ``_truth``. For the bank, ``_truth/bank_hazard.parquet`` keeps every signed-up
+  customer's true monthly churn hazard (after churn: as if still a customer, from the same
+  draws), so ``1 - prod(1 - hazard)`` over the horizon is an oracle that knows the latent
+  path but not the coin flips: an upper bound for any model.
 
 The files carry the dirt real exports have: exact duplicates, nulls, malformed rows,
 inconsistent casing and whitespace, later updates of the same customer, and transactions that
@@ -167,8 +170,13 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     churn_month = np.full(n, -1)
     offer_accepted_until = np.full(n, -1)
     tx_frames, support_rows, offer_rows = [], [], []
+    # the true monthly churn hazard of every signed-up customer, as if still a customer (the
+    # same draws, unmasked), for the benchmark's oracle: after churn it is counterfactual
+    hazard = np.full((len(months), n), np.nan)
+    accepted_until_if_live = np.full(n, -1)
     for t, month in enumerate(months):
-        live = active & (signup_month_index <= t)
+        signed = signup_month_index <= t
+        live = active & signed
         d = np.maximum(0.0, d + rng.normal(drift, 0.15) * (signup_month_index <= t))
         season = 1 + 0.15 * np.sin(2 * np.pi * month.month / 12)
         days_in_month = month.days_in_month
@@ -192,7 +200,8 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             )
         )
 
-        complaints = np.where(live, rng.poisson(0.03 + 0.25 * d), 0)
+        complaints_if_live = rng.poisson(0.03 + 0.25 * d)
+        complaints = np.where(live, complaints_if_live, 0)
         questions = np.where(live, rng.poisson(0.15), 0)
         for i in np.flatnonzero(complaints + questions):
             for k in range(complaints[i] + questions[i]):
@@ -211,9 +220,12 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
                     }
                 )
 
-        offered = live & (rng.random(n) < 0.1)
-        accepted = offered & (rng.random(n) < np.clip(0.3 - 0.1 * d, 0.02, 1))
+        offer_draw, accept_draw = rng.random(n), rng.random(n)
+        would_accept = (offer_draw < 0.1) & (accept_draw < np.clip(0.3 - 0.1 * d, 0.02, 1))
+        offered = live & (offer_draw < 0.1)
+        accepted = live & would_accept
         offer_accepted_until = np.where(accepted, t + 3, offer_accepted_until)
+        accepted_until_if_live = np.where(signed & would_accept, t + 3, accepted_until_if_live)
         for i in np.flatnonzero(offered):
             offered_at = month + pd.Timedelta(days=int(rng.integers(0, 20)))
             offer_rows.append(
@@ -240,6 +252,12 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             + 0.3 * (age < 30)
             - 1.0 * (offer_accepted_until >= t)
         )
+        logit_if_live = (
+            logit
+            + 1.0 * ((complaints_if_live > 0) & ~(complaints > 0))
+            - 1.0 * ((accepted_until_if_live >= t) & ~(offer_accepted_until >= t))
+        )
+        hazard[t] = np.where(signed, _sigmoid(logit_if_live), np.nan)
         churned = live & (rng.random(n) < _sigmoid(logit))
         churn_month[churned] = t
         active &= ~churned
@@ -302,6 +320,14 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     truth = pd.DataFrame(
         {"customer_id": customer_id, "churn_month_index": churn_month, "drift": drift}
     )
+    live_month, live_customer = np.nonzero(~np.isnan(hazard))
+    hazards = pd.DataFrame(
+        {
+            "customer_id": customer_id[live_customer],
+            "month": months[live_month].strftime("%Y-%m-%d"),
+            "churn_hazard": hazard[live_month, live_customer],
+        }
+    )
     return {
         "customers": customers.reset_index(drop=True),
         "accounts": accounts.reset_index(drop=True),
@@ -310,6 +336,7 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         "marketing_offers": offers,
         "economic_indicators": econ,
         "_truth": truth,
+        "_hazard": hazards,
     }
 
 
@@ -460,6 +487,8 @@ def write_landing_zone(spec: SampleSpec, landing: Path) -> dict[str, int]:
     truth = landing / TRUTH_FOLDER / f"{spec.scenario}_truth.parquet"
     truth.parent.mkdir(parents=True, exist_ok=True)
     simulated["_truth"].to_parquet(truth, index=False)
+    if "_hazard" in simulated:
+        simulated["_hazard"].to_parquet(truth.with_name("bank_hazard.parquet"), index=False)
 
     customers = tables["customers"]
     _write_csv_with_bad_rows(
@@ -599,3 +628,16 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def true_churn_probability_bank(
+    hazards: pd.DataFrame, as_of_month, horizon_months: int
+) -> pd.Series:
+    """P(churn in months M+1 .. M+H) from the bank's true monthly hazards, per customer: an
+    oracle bound (it knows the latent path, not the draws)."""
+    start = pd.Timestamp(as_of_month) + pd.DateOffset(months=1)
+    end = pd.Timestamp(as_of_month) + pd.DateOffset(months=horizon_months)
+    month = pd.to_datetime(hazards["month"])
+    window = hazards[(month >= start) & (month <= end)]
+    survive = (1.0 - window["churn_hazard"]).groupby(window["customer_id"]).prod()
+    return 1.0 - survive

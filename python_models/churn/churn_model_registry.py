@@ -22,15 +22,16 @@ log = logging.getLogger("churn_model_registry")
 
 SCHEMA = (
     "model_version string, model_name string, algorithm string, artifact_uri string, "
-    "churn_definition string, feature_names string, params string, calibration_method string, "
-    "scoring_model_version string, scoring_algorithm string, promotion_decision string, "
-    "validation_metrics_by_month string, reliability_table string, search_log string, "
-    "data_fingerprint string, horizon_months int, training_rows bigint, gap_rows bigint, "
-    "validation_rows bigint, training_positive_rate double, validation_positive_rate double, "
+    "churn_definition string, feature_names string, params string, "
+    "calibration_method string, scoring_model_version string, scoring_algorithm string, "
+    "promotion_decision string, validation_metrics_by_month string, "
+    "reliability_table string, search_log string, data_fingerprint string, "
+    "horizon_months int, training_rows bigint, gap_rows bigint, validation_rows bigint, "
+    "refit_rows bigint, training_positive_rate double, validation_positive_rate double, "
     "roc_auc double, pr_auc double, log_loss double, expected_calibration_error double, "
     "top_decile_lift double, train_roc_auc double, recency_roc_auc double, "
-    "recency_pr_auc double, recency_log_loss double, rfm_roc_auc double, rfm_pr_auc double, "
-    "rfm_log_loss double, best_iteration int, search_candidates int, "
+    "recency_pr_auc double, recency_log_loss double, rfm_roc_auc double, "
+    "rfm_pr_auc double, rfm_log_loss double, best_iteration int, search_candidates int, "
     "training_sample_fraction double, is_promoted boolean, train_start_month date, "
     "train_end_month date, validation_start_month date, validation_end_month date, "
     "trained_at timestamp"
@@ -163,6 +164,8 @@ def model(dbt, session):
             "horizon_months": horizon,
             "features": features,
             "params": result.params,
+            "trees": result.best_iteration + 1,
+            "rows": result.rows,
             "settings": fit_settings,
             "metrics": result.metrics,
             "validation_metrics_by_month": result.by_month,
@@ -196,6 +199,7 @@ def model(dbt, session):
         "training_rows": result.rows["train"],
         "gap_rows": result.rows["gap"],
         "validation_rows": result.rows["validation"],
+        "refit_rows": result.rows["refit"],
         "training_positive_rate": result.metrics["train"]["positive_rate"],
         "validation_positive_rate": m["positive_rate"],
         "roc_auc": m["roc_auc"],
