@@ -27,6 +27,10 @@ from pipeline.spark import RAW_SCHEMA
 log = logging.getLogger(__name__)
 
 QUARANTINE = "_quarantine"
+# Bounds on every value: a date outside this window or a number beyond this magnitude is a
+# typo or a sentinel (9999-12-31, 1e308, Infinity), never data. Quarantined with the reason.
+EARLIEST_PLAUSIBLE_DATE = "1900-01-01"
+LARGEST_PLAUSIBLE_NUMBER = 1e12
 AUDIT = "_load_audit"
 FILE_COLUMN = "_source_file"
 EXTENSIONS = {"csv": (".csv",), "json": (".json", ".jsonl"), "parquet": (".parquet",)}
@@ -376,6 +380,30 @@ def _typed_with_reason(source: Source, text_df):
                 F.when(
                     value.isNotNull() & cast.isNull(),
                     F.format_string(f"field '{c.name}': '%s' is not a valid {c.type}", value),
+                )
+            )
+        if c.type in ("date", "timestamp"):
+            earliest = F.lit(EARLIEST_PLAUSIBLE_DATE).cast(c.type)
+            latest = F.date_add(F.current_date(), 1).cast(c.type)
+            checks.append(
+                F.when(
+                    (cast < earliest) | (cast > latest),
+                    F.format_string(
+                        f"field '{c.name}': '%s' is outside the plausible dates "
+                        f"{EARLIEST_PLAUSIBLE_DATE} to tomorrow; fix the export",
+                        value,
+                    ),
+                )
+            )
+        if c.type in ("double", "float"):
+            checks.append(
+                F.when(
+                    F.isnan(cast) | (F.abs(cast) > F.lit(LARGEST_PLAUSIBLE_NUMBER)),
+                    F.format_string(
+                        f"field '{c.name}': '%s' is not a finite number within "
+                        f"±{LARGEST_PLAUSIBLE_NUMBER:.0e}",
+                        value,
+                    ),
                 )
             )
     record = F.coalesce(

@@ -1,0 +1,62 @@
+"""Every value is bounded: absurd dates and non-finite or huge numbers are quarantined.
+
+One transaction dated 9999-12-31 once grew the customer x month spine to 90 million rows, and
+one `Infinity` amount made XGBoost fail; both now stop at ingestion with a reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.ingest import SOURCES, ensure_tables, ingest_source
+
+pytestmark = pytest.mark.spark
+SCHEMA = "raw_bounds_test"
+HEADER = "transaction_id,customer_id,transaction_at,posted_at,amount,channel,merchant_category"
+
+
+@pytest.fixture()
+def loaded(spark, tmp_path):
+    spark.sql(f"drop database if exists {SCHEMA} cascade")
+    ensure_tables(spark, schema=SCHEMA)
+    rows = [
+        "T1,C1,2026-01-05 10:00:00,,12.50,card,retail",
+        "T2,C1,9999-12-31 00:00:00,,12.50,card,retail",
+        "T3,C1,0001-01-01 00:00:00,,12.50,card,retail",
+        "T4,C1,2026-01-05 10:00:00,10000-01-01 00:00:00,12.50,card,retail",
+        "T5,C1,2026-01-05 10:00:00,,Infinity,card,retail",
+        "T6,C1,2026-01-05 10:00:00,,NaN,card,retail",
+        "T7,C1,2026-01-05 10:00:00,,1e308,card,retail",
+        "T8,C1,2026-01-05 10:00:00,,-1000000000001,card,retail",
+        "T9,C1,2026-01-05 10:00:00,,-25.00,card,refund",
+    ]
+    (tmp_path / "transactions").mkdir()
+    (tmp_path / "transactions" / "t.csv").write_text("\n".join([HEADER, *rows]) + "\n")
+    ingest_source(spark, SOURCES["transactions"], tmp_path, schema=SCHEMA)
+    yield
+    spark.sql(f"drop database if exists {SCHEMA} cascade")
+
+
+def test_plausible_rows_load_and_implausible_ones_are_quarantined_with_reasons(spark, loaded):
+    loaded_ids = {
+        r[0] for r in spark.table(f"{SCHEMA}.transactions").select("transaction_id").collect()
+    }
+    assert loaded_ids == {"T1", "T9"}
+    assert spark.table(f"{SCHEMA}._quarantine").count() == 7
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "field 'transaction_at': '9999-12-31 00:00:00' is outside the plausible dates",
+        "field 'transaction_at': '0001-01-01 00:00:00' is outside the plausible dates",
+        "field 'posted_at': '10000-01-01 00:00:00'",
+        "field 'amount': 'Infinity' is not a finite number",
+        "field 'amount': 'NaN' is not a finite number",
+        "field 'amount': '1e308' is not a finite number within ±1e+12",
+        "field 'amount': '-1000000000001' is not a finite number",
+    ],
+)
+def test_each_bad_value_is_named_in_its_reason(spark, loaded, fragment):
+    reasons = [r.reason for r in spark.table(f"{SCHEMA}._quarantine").collect()]
+    assert any(fragment in reason for reason in reasons), reasons
