@@ -53,12 +53,28 @@ def fingerprint(df, columns: list[str]) -> str:
     return hashlib.sha256(f"{row['n']}:{row['h']}".encode()).hexdigest()[:16]
 
 
-def bounded_sample(df, max_rows: int, seed: int) -> tuple[pd.DataFrame, float]:
-    """Collect at most about ``max_rows`` rows; return them and the fraction sampled."""
+def bounded_sample(
+    df, max_rows: int, seed: int, keys: tuple[str, ...] = ID_COLUMNS
+) -> tuple[pd.DataFrame, float]:
+    """Collect at most about ``max_rows`` rows; return them, sorted by ``keys``, and the
+    fraction sampled.
+
+    Deterministic whatever the partitioning or task order: a row is kept when a seeded hash
+    of its keys falls below the fraction (not ``DataFrame.sample``, whose draw depends on how
+    rows are laid out in partitions), and the collected rows are sorted by the keys, so the
+    same data always gives the same sample in the same order (UMAP, HDBSCAN and k-NN ties
+    depend on row order).
+    """
+    from pyspark.sql import functions as F
+
     total = df.count()
     fraction = 1.0 if total <= max_rows else max_rows / total
-    sampled = df if fraction == 1.0 else df.sample(fraction=fraction, seed=seed)
-    return sampled.toPandas(), fraction
+    sampled = df
+    if fraction < 1.0:
+        bucket = F.pmod(F.xxhash64(F.lit(seed), *[F.col(k) for k in keys]), F.lit(1_000_000))
+        sampled = df.where(bucket < F.lit(int(fraction * 1_000_000)))
+    frame = sampled.toPandas()
+    return frame.sort_values(list(keys), kind="stable").reset_index(drop=True), fraction
 
 
 class _Shipped:

@@ -36,7 +36,9 @@ def model(dbt, session):
         .agg(F.first("shap_value"))
     )
     random_state = int(dbt.config.get("random_state"))
-    sample, _ = bounded_sample(scored, int(dbt.config.get("max_fit_rows")), random_state)
+    sample, _ = bounded_sample(
+        scored, int(dbt.config.get("max_fit_rows")), random_state, keys=("customer_id",)
+    )
     segmenter = ShapSegmenter(
         min_cluster_share=float(dbt.config.get("min_cluster_share")),
         cluster_selection_method=dbt.config.get("cluster_selection_method"),

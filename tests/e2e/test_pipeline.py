@@ -105,6 +105,16 @@ def test_every_scored_customer_has_a_segment_and_top_drivers(spark, pipeline_run
     assert sum(p.backtest_customer_count for p in profiles) > 0
 
 
+def test_rebuilding_segments_on_unchanged_data_moves_no_customer(spark, pipeline_run):
+    def assignments():
+        rows = spark.table("analytics.churn_segments").collect()
+        return {(r.customer_id, r.population): (r.segment_id, r.embedding_x) for r in rows}
+
+    before = assignments()
+    assert cli.main(["dbt", "build", "--select", "churn_segments"]) == 0
+    assert assignments() == before
+
+
 def test_rebuilding_unchanged_data_registers_no_new_model(spark, pipeline_run):
     version = _one(spark, "select model_version from analytics.churn_model_registry")
     assert cli.main(["dbt", "build", "--select", "churn_model_registry"]) == 0

@@ -107,6 +107,7 @@ segment_drivers as (
     select
         segment_id,
         max(case when driver_rank = 1 then feature_label end) as top_driver_label,
+        max(case when driver_rank = 2 then feature_label end) as second_driver_label,
         concat_ws(
             '; ', transform(sort_array(collect_list(struct(driver_rank, feature_label))),
                             driver -> driver.feature_label)
@@ -129,8 +130,15 @@ final as (
 
     select
         segment_sizes.segment_id,
-        concat('Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_label)
-            as segment_name,
+        -- a top driver shared by several segments does not tell them apart: add the second
+        concat(
+            'Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_label,
+            case
+                when count(*) over (partition by segment_drivers.top_driver_label) > 1
+                    then concat(' & ', segment_drivers.second_driver_label)
+                else ''
+            end
+        ) as segment_name,
         segment_sizes.model_version,
         segment_drivers.top_drivers,
         segment_sizes.customer_count,
