@@ -54,6 +54,55 @@ def step(name: str):
     log.info("✔ %s (%.1fs)", name, time.monotonic() - started)
 
 
+LOCK_FILE = ".lock"
+
+
+class StateBusy(RuntimeError):
+    """Another propensity command holds the state folder."""
+
+
+@contextmanager
+def state_lock(paths: Paths, command: str):
+    """Hold an exclusive lock on the state folder while a command uses Spark's warehouse.
+
+    The embedded Derby metastore admits one process: a second `propensity run` would fail
+    minutes later inside Derby, in thousands of log lines. This fails at once instead,
+    naming the command that holds the folder. The OS releases the lock if a process dies.
+    """
+    import fcntl
+    from datetime import datetime
+
+    paths.home.mkdir(parents=True, exist_ok=True)
+    lock_path = paths.home / LOCK_FILE
+    handle = lock_path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StateBusy(
+                f"{paths.home} is in use by {holder}. The embedded metastore admits one "
+                "process at a time: wait for that command to finish (or stop it), then "
+                "re-run. To work in parallel, give each run its own PROPENSITY_HOME."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        started = datetime.now().isoformat(timespec="seconds")
+        handle.write(f"`propensity {command}` (pid {os.getpid()}, started {started})\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+# commands that open the warehouse and metastore; `dbt docs serve` only serves files
+def _needs_lock(args: argparse.Namespace) -> bool:
+    if args.command == "dbt":
+        return list(args.dbt_args[:2]) != ["docs", "serve"] and bool(args.dbt_args)
+    return args.command in ("run", "ingest", "publish")
+
+
 def _check(code: int) -> None:
     if code:
         raise StepFailed(code)
@@ -329,7 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     paths = Paths.from_env(args.home)
     paths.export()
-    return args.func(args, paths)
+    if not _needs_lock(args):
+        return args.func(args, paths)
+    try:
+        with state_lock(paths, args.command):
+            return args.func(args, paths)
+    except StateBusy as busy:
+        log.error("%s", busy)
+        return 3
 
 
 if __name__ == "__main__":

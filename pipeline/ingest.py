@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import logging
@@ -175,12 +176,36 @@ class FileResult:
     rows_rejected: int = 0
 
 
-def sha256_of(path: Path) -> str:
-    """Content hash of a landing file, used to skip files already loaded."""
+def sha256_of(path: Path, check_utf8: bool = False) -> str:
+    """Content hash of a landing file, used to skip files already loaded. With
+    ``check_utf8``, the same pass checks the text is UTF-8 and raises IngestError naming the
+    first bad line (a Latin-1 export would otherwise load as mangled text)."""
     digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before = 0
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+            if check_utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    line = lines_before + chunk[: exc.start].count(b"\n") + 1
+                    raise IngestError(
+                        f"{path}: line {line:,} is not UTF-8 text (byte 0x{chunk[exc.start]:02x}"
+                        "). Re-export the file as UTF-8 (a Latin-1 or Windows-1252 export can "
+                        "be converted with `iconv -f latin1 -t utf-8`) and re-run; nothing was "
+                        "loaded."
+                    ) from None
+                lines_before += chunk.count(b"\n")
+        if check_utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise IngestError(
+                    f"{path}: the file ends in the middle of a UTF-8 character: it looks "
+                    "truncated. Re-export it and re-run; nothing was loaded."
+                ) from None
     return digest.hexdigest()
 
 
@@ -202,7 +227,14 @@ def read_csv_header(path: Path) -> list[str]:
 
 
 def check_columns(source: Source, path: Path, found: list[str]) -> None:
-    """Raise IngestError naming the file when required columns are missing."""
+    """Raise IngestError naming the file when columns are missing or repeated."""
+    repeated = sorted({c for c in found if c and found.count(c) > 1})
+    if repeated:
+        raise IngestError(
+            f"{path}: column(s) {', '.join(repeated)} appear more than once in the header, so "
+            "it is unclear which to load. Remove the duplicate column(s) from the export and "
+            "re-run `propensity ingest`; nothing was loaded."
+        )
     missing = [c.name for c in source.columns if c.name not in found]
     if missing:
         expected = ", ".join(c.name for c in source.columns)
@@ -340,6 +372,9 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
             spark.read.schema(schema)
             .option("header", True)
             .option("mode", "PERMISSIVE")
+            # RFC 4180: quoted fields may hold newlines, and "" inside quotes is one quote
+            .option("multiLine", True)
+            .option("escape", '"')
             .option("enforceSchema", True)
             .csv([literal_path(p) for p in group])
         )
@@ -427,10 +462,49 @@ def _missing_required(source: Source, landing: Path) -> IngestError:
     )
 
 
+def preflight(source: Source, paths: list[Path]) -> dict[str, str]:
+    """Check files before anything is loaded; return their hashes by file name.
+
+    Whole-file problems (no header, missing or repeated columns, text that is not UTF-8, a
+    Parquet file that cannot be read) raise IngestError naming the file and what to do.
+    """
+    hashes = {}
+    for path in paths:
+        hashes[path.name] = sha256_of(path, check_utf8=source.format in ("csv", "json"))
+        if source.format == "csv":
+            header = read_csv_header(path)
+            if not header:
+                raise IngestError(
+                    f"{path}: the file is empty or has no header line. Expected a CSV header "
+                    f"with {', '.join(c.name for c in source.columns)}. Remove the file or "
+                    "replace it with a complete export; nothing was loaded."
+                )
+            check_columns(source, path, header)
+        elif source.format == "parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                names = pq.read_schema(path).names
+            except Exception as exc:  # pyarrow raises several types for a damaged file
+                raise IngestError(
+                    f"{path}: not a readable Parquet file ({exc}). Re-export or remove it and "
+                    "re-run `propensity ingest`; nothing was loaded."
+                ) from None
+            check_columns(source, path, [n.lower() for n in names])
+    return hashes
+
+
 def ingest_source(
-    spark, source: Source, landing: Path, schema: str = RAW_SCHEMA
+    spark,
+    source: Source,
+    landing: Path,
+    schema: str = RAW_SCHEMA,
+    checked_hashes: dict[str, str] | None = None,
 ) -> list[FileResult]:
-    """Load the new or changed files of one source; return one result per file."""
+    """Load the new or changed files of one source; return one result per file.
+
+    ``checked_hashes``: the hashes of files ``ingest_all`` already passed through
+    ``preflight``; without it, this source's new files are checked here first."""
     from pyspark.sql import functions as F
 
     files = landing_files(source, landing)
@@ -441,8 +515,10 @@ def ingest_source(
         return []
 
     seen = _loaded_hashes(spark, source, schema)
-    hashes = {p.name: sha256_of(p) for p in files}
+    hashes = checked_hashes or {p.name: sha256_of(p) for p in files}
     todo = [p for p in files if (p.name, hashes[p.name]) not in seen]
+    if checked_hashes is None:
+        preflight(source, todo)
     results = [FileResult(source.name, p.name, "skipped") for p in files if p not in todo]
     if not todo:
         log.info("%-22s %d file(s) already loaded, unchanged: skipped", source.name, len(files))
@@ -563,7 +639,15 @@ def ingest_all(
             raise _missing_required(source, landing)
     ensure_tables(spark, sources, schema)
     log.info("ingesting landing zone %s into %s", landing, schema)
+    # check every new or changed file of every source before loading any of them
+    checked: dict[str, dict[str, str]] = {}
+    for source in sources.values():
+        files = landing_files(source, landing)
+        seen = _loaded_hashes(spark, source, schema)
+        hashes = {p.name: sha256_of(p) for p in files}
+        todo = [p for p in files if (p.name, hashes[p.name]) not in seen]
+        checked[source.name] = {**hashes, **preflight(source, todo)}
     results: list[FileResult] = []
     for source in sources.values():
-        results.extend(ingest_source(spark, source, landing, schema))
+        results.extend(ingest_source(spark, source, landing, schema, checked[source.name]))
     return results

@@ -33,3 +33,25 @@ def test_serving_code_imports_without_pyspark():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_second_command_on_the_same_state_folder_is_refused_at_once(
+    tmp_path, caplog, monkeypatch
+):
+    import os
+
+    from pipeline.cli import main, state_lock
+    from pipeline.config import Paths
+
+    for name in [n for n in os.environ if n.startswith("PROPENSITY_")]:
+        monkeypatch.setenv(name, os.environ[name])  # main() exports paths: restore after
+    for name in ("LANDING_DIR", "WAREHOUSE_DIR", "METASTORE_DIR", "MODEL_STORE", "SERVING_DIR"):
+        monkeypatch.setenv(f"PROPENSITY_{name}", "")  # recorded, so restored (or unset) after
+        monkeypatch.delenv(f"PROPENSITY_{name}")
+    paths = Paths.from_env(tmp_path)
+    with state_lock(paths, "run"):
+        assert main(["--home", str(tmp_path), "ingest"]) == 3
+    assert "is in use by `propensity run` (pid" in caplog.text
+    assert "own PROPENSITY_HOME" in caplog.text
+    with state_lock(paths, "run"):  # released: free again
+        pass

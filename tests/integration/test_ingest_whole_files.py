@@ -1,0 +1,73 @@
+"""Whole-file problems stop ingestion before anything loads, with a message naming the file.
+
+Before, a repeated header column or a corrupt Parquet file ended in a raw Spark traceback,
+the latter after other sources had already loaded; Latin-1 text loaded as mangled text; and
+RFC 4180 quoting (a newline or a doubled quote inside quotes) was misread.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.ingest import IngestError, ingest_all
+from pipeline.sample_data import SampleSpec, write_landing_zone
+
+pytestmark = pytest.mark.spark
+SCHEMA = "raw_whole_file_test"
+HEADER = "customer_id,first_name,email,birth_date,region,customer_segment,signup_date,updated_at"
+
+
+@pytest.fixture()
+def landing(spark, tmp_path):
+    spark.sql(f"drop database if exists {SCHEMA} cascade")
+    write_landing_zone(SampleSpec(customers=20, months=12, seed=5), tmp_path)
+    yield tmp_path
+    spark.sql(f"drop database if exists {SCHEMA} cascade")
+
+
+def _loaded_rows(spark) -> int:
+    tables = ("customers", "transactions", "accounts", "marketing_offers")
+    return sum(spark.table(f"{SCHEMA}.{t}").count() for t in tables)
+
+
+def test_a_repeated_header_column_is_named_and_nothing_loads(spark, landing):
+    path = landing / "accounts" / "accounts_extra.csv"
+    path.write_text(
+        "account_id,customer_id,opened_date,closed_date,status,monthly_fee,balance,status\n"
+    )
+    with pytest.raises(IngestError, match=r"accounts_extra\.csv: column\(s\) status appear"):
+        ingest_all(spark, landing, schema=SCHEMA)
+    assert _loaded_rows(spark) == 0
+
+
+def test_a_corrupt_parquet_file_is_named_before_any_source_loads(spark, landing):
+    (landing / "marketing_offers" / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(IngestError, match=r"broken\.parquet: not a readable Parquet file"):
+        ingest_all(spark, landing, schema=SCHEMA)
+    assert _loaded_rows(spark) == 0, "customers and transactions come first: none may load"
+
+
+def test_latin1_text_is_refused_with_the_line_and_how_to_convert(spark, landing):
+    path = landing / "customers" / "more_customers.csv"
+    row = "Z1,José,z1@example.com,1980-01-01,north,mass,2024-01-01,2024-01-01 09:00:00"
+    path.write_bytes((HEADER + "\n" + row + "\n").encode("latin-1"))
+    with pytest.raises(IngestError, match=r"more_customers\.csv: line 2 is not UTF-8.*iconv"):
+        ingest_all(spark, landing, schema=SCHEMA)
+    assert _loaded_rows(spark) == 0
+
+
+def test_rfc4180_quoting_is_read_as_written(spark, landing):
+    (landing / "customers" / "quoted.csv").write_text(
+        HEADER
+        + "\n"
+        + 'Q1,"Ann\nMarie",q1@example.com,1980-01-01,north,mass,2024-01-01,2024-01-01 09:00:00\n'
+        + 'Q2,"O""Brien",q2@example.com,1980-01-01,north,mass,2024-01-01,2024-01-01 09:00:00\n'
+    )
+    ingest_all(spark, landing, schema=SCHEMA)
+    names = {
+        r.customer_id: r.first_name
+        for r in spark.table(f"{SCHEMA}.customers").where("customer_id like 'Q%'").collect()
+    }
+    assert names == {"Q1": "Ann\nMarie", "Q2": 'O"Brien'}
+    quarantined = spark.table(f"{SCHEMA}._quarantine").select("_source_file").collect()
+    assert "quoted.csv" not in {r[0] for r in quarantined}
