@@ -135,7 +135,7 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> int:
     from pipeline.ingest import IngestError, ingest_all
 
     try:
-        ingest_all(_spark(), paths.landing)
+        ingest_all(_spark(), paths.landing, prune_missing=args.prune_missing)
     except IngestError as exc:
         log.error("%s", exc)
         return 2
@@ -227,6 +227,8 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
         with step(f"generate sample data ({what})"):
             if args.regenerate:
                 _clear_generated_sources(paths)
+                # the old sample's files are gone on purpose: their rows go too
+                args.prune_missing = True
             cmd_generate(args, paths)
     else:
         log.info("landing zone %s has files: not generating (use --regenerate)", paths.landing)
@@ -305,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--select", help="dbt --select for the build step (default: everything)")
     run.add_argument(
+        "--prune-missing",
+        action="store_true",
+        help="remove the rows of landing files that were deleted (default: keep and warn)",
+    )
+    run.add_argument(
         "--vars",
         help="dbt vars for the build step, as YAML, e.g. "
         "'{churn_horizon_months: 6, churn_definition: non_contractual}'",
@@ -329,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="load landing files into raw tables",
         description="Load new or changed landing files into raw.* tables; "
         "bad records go to raw._quarantine, every file to raw._load_audit.",
+    )
+    ing.add_argument(
+        "--prune-missing",
+        action="store_true",
+        help="remove the rows of files no longer in the landing folder (default: keep them "
+        "and warn)",
     )
     ing.set_defaults(func=cmd_ingest)
 

@@ -272,17 +272,55 @@ def ensure_tables(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW
     )
 
 
-def _loaded_hashes(spark, source: Source, schema: str) -> set[tuple[str, str]]:
+PRUNED = "pruned"  # file_sha256 of an audit row recording that a file's rows were removed
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What one ingest of a source will do with the files in its landing folder."""
+
+    hashes: dict[str, str]  # every file present, by name
+    todo: list[Path]  # new files and files whose content changed
+    copies: dict[str, str]  # file -> the loaded file with the same content (skipped)
+    missing: dict[str, int]  # loaded file no longer in the folder -> its rows still loaded
+
+
+def _loaded_files(spark, source: Source, schema: str) -> dict[str, tuple[str, int]]:
+    """Latest audit entry per file name: (content hash, rows loaded); pruned files left out."""
     from pyspark.sql import functions as F
 
     rows = (
         spark.table(f"{schema}.{AUDIT}")
         .where(F.col("source") == F.lit(source.name))
-        .select("file_name", "file_sha256")
-        .distinct()
+        .select("file_name", "file_sha256", "rows_loaded", "loaded_at", "load_id")
         .collect()
     )
-    return {(r.file_name, r.file_sha256) for r in rows}
+    latest: dict[str, tuple[str, int]] = {}
+    for row in sorted(rows, key=lambda r: (r.loaded_at, r.load_id)):
+        latest[row.file_name] = (row.file_sha256, row.rows_loaded)
+    return {name: entry for name, entry in latest.items() if entry[0] != PRUNED}
+
+
+def plan_load(spark, source: Source, files: list[Path], schema: str) -> LoadPlan:
+    """Compare the folder with the audit: new or changed files load; a renamed copy of a
+    loaded file is skipped (it would load its rows twice); files gone from the folder are
+    reported, their rows kept unless pruned."""
+    loaded = _loaded_files(spark, source, schema)
+    hashes = {p.name: sha256_of(p) for p in files}
+    loaded_by_hash = {sha: name for name, (sha, _) in loaded.items()}
+    todo, copies, batch = [], {}, {}
+    for path in files:
+        sha = hashes[path.name]
+        if path.name in loaded and loaded[path.name][0] == sha:
+            continue  # already loaded, unchanged
+        twin = loaded_by_hash.get(sha) or batch.get(sha)
+        if twin and twin != path.name:
+            copies[path.name] = twin
+            continue
+        batch[sha] = path.name
+        todo.append(path)
+    missing = {name: rows for name, (_, rows) in loaded.items() if name not in hashes}
+    return LoadPlan(hashes, todo, copies, missing)
 
 
 def literal_path(path: Path) -> str:
@@ -462,6 +500,51 @@ def _missing_required(source: Source, landing: Path) -> IngestError:
     )
 
 
+def _report_drift(spark, source: Source, schema: str, plan: LoadPlan, prune: bool) -> None:
+    """Warn about renamed copies and vanished files; prune the latter's rows when asked."""
+    for copy, original in sorted(plan.copies.items()):
+        log.warning(
+            "%s: same content as %s, already loaded: skipped (its rows would load twice). "
+            "Delete the copy to silence this.",
+            copy,
+            original,
+        )
+    if not plan.missing:
+        return
+    if not prune:
+        for name, rows in sorted(plan.missing.items()):
+            log.warning(
+                "%s: loaded before but no longer in the landing folder; its %s rows stay in "
+                "%s. Run `propensity ingest --prune-missing` to remove them.",
+                name,
+                f"{rows:,}",
+                source.table(schema),
+            )
+        return
+    from pyspark.sql import functions as F
+
+    for name, rows in sorted(plan.missing.items()):
+        for table, partition in (
+            (source.table(schema), f"{FILE_COLUMN} = :file_name"),
+            (f"{schema}.{QUARANTINE}", f"source = :source, {FILE_COLUMN} = :file_name"),
+        ):
+            spark.sql(
+                f"alter table {table} drop if exists partition ({partition})",
+                args={"file_name": name, "source": source.name},
+            )
+        log.warning("%s: no longer in the landing folder: removed its %s rows", name, f"{rows:,}")
+    pruned = spark.createDataFrame(
+        [(uuid.uuid4().hex[:12], source.name, n, "", PRUNED) for n in sorted(plan.missing)],
+        "load_id string, source string, file_name string, file_path string, file_sha256 string",
+    ).select(
+        "*",
+        *[F.lit(0).cast("bigint").alias(c) for c in ("rows_read", "rows_loaded", "rows_rejected")],
+        F.current_timestamp().alias("loaded_at"),
+        F.lit(0.0).alias("seconds"),
+    )
+    pruned.write.insertInto(f"{schema}.{AUDIT}")
+
+
 def preflight(source: Source, paths: list[Path]) -> dict[str, str]:
     """Check files before anything is loaded; return their hashes by file name.
 
@@ -499,26 +582,28 @@ def ingest_source(
     source: Source,
     landing: Path,
     schema: str = RAW_SCHEMA,
-    checked_hashes: dict[str, str] | None = None,
+    plan: LoadPlan | None = None,
+    prune_missing: bool = False,
 ) -> list[FileResult]:
     """Load the new or changed files of one source; return one result per file.
 
-    ``checked_hashes``: the hashes of files ``ingest_all`` already passed through
-    ``preflight``; without it, this source's new files are checked here first."""
+    ``plan``: the plan ``ingest_all`` made and checked with ``preflight``; without it, this
+    source is planned and checked here. ``prune_missing``: remove the rows of files that are
+    no longer in the landing folder (by default they are kept, with a warning)."""
     from pyspark.sql import functions as F
 
     files = landing_files(source, landing)
+    if plan is None:
+        plan = plan_load(spark, source, files, schema)
+        preflight(source, plan.todo)
+    _report_drift(spark, source, schema, plan, prune_missing)
     if not files:
         if source.required:
             raise _missing_required(source, landing)
         log.info("%-22s no files: optional source, raw table left as it is", source.name)
         return []
 
-    seen = _loaded_hashes(spark, source, schema)
-    hashes = checked_hashes or {p.name: sha256_of(p) for p in files}
-    todo = [p for p in files if (p.name, hashes[p.name]) not in seen]
-    if checked_hashes is None:
-        preflight(source, todo)
+    hashes, todo = plan.hashes, plan.todo
     results = [FileResult(source.name, p.name, "skipped") for p in files if p not in todo]
     if not todo:
         log.info("%-22s %d file(s) already loaded, unchanged: skipped", source.name, len(files))
@@ -631,7 +716,11 @@ def ingest_source(
 
 
 def ingest_all(
-    spark, landing: Path, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA
+    spark,
+    landing: Path,
+    sources: dict[str, Source] = SOURCES,
+    schema: str = RAW_SCHEMA,
+    prune_missing: bool = False,
 ) -> list[FileResult]:
     """Ingest every source into ``schema``; optional sources may be missing or empty."""
     for source in sources.values():  # fail before loading anything
@@ -640,14 +729,13 @@ def ingest_all(
     ensure_tables(spark, sources, schema)
     log.info("ingesting landing zone %s into %s", landing, schema)
     # check every new or changed file of every source before loading any of them
-    checked: dict[str, dict[str, str]] = {}
+    plans: dict[str, LoadPlan] = {}
     for source in sources.values():
-        files = landing_files(source, landing)
-        seen = _loaded_hashes(spark, source, schema)
-        hashes = {p.name: sha256_of(p) for p in files}
-        todo = [p for p in files if (p.name, hashes[p.name]) not in seen]
-        checked[source.name] = {**hashes, **preflight(source, todo)}
+        plans[source.name] = plan_load(spark, source, landing_files(source, landing), schema)
+        preflight(source, plans[source.name].todo)
     results: list[FileResult] = []
     for source in sources.values():
-        results.extend(ingest_source(spark, source, landing, schema, checked[source.name]))
+        results.extend(
+            ingest_source(spark, source, landing, schema, plans[source.name], prune_missing)
+        )
     return results
