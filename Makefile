@@ -7,7 +7,7 @@ CUSTOMERS ?= 2000
 MONTHS ?= 24
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser quickstart test lint docs api dashboard bench-quality clean
+.PHONY: help setup browser jdbc quickstart test lint docs api dashboard bench-quality clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,7 +28,13 @@ browser: ## install Debian's chromium for the browser test (needs root and apt-g
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium is not installed: the browser test will be skipped"
 
-test: setup browser ## run the whole test suite (unit, integration, end-to-end)
+jdbc: ## install Debian's PostgreSQL JDBC driver for database sources (needs root and apt-get)
+	@[ -f /usr/share/java/postgresql.jar ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& { apt-get install -y -qq libpostgresql-jdbc-java >/dev/null 2>&1 || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpostgresql-jdbc-java >/dev/null; }; }; } \
+		|| echo "PostgreSQL JDBC driver not installed: the database-source tests will be skipped"
+
+test: setup browser jdbc ## run the whole test suite (unit, integration, end-to-end)
 	$(BIN)/python -m pytest
 
 lint: setup ## ruff check + format check

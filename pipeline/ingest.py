@@ -21,8 +21,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
+from pipeline import jdbc
 from pipeline.spark import RAW_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,9 @@ def landing_files(source: Source, landing: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix in EXTENSIONS[source.format]
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix in (*EXTENSIONS[source.format], jdbc.SUFFIX)
     )
 
 
@@ -301,12 +304,41 @@ def _loaded_files(spark, source: Source, schema: str) -> dict[str, tuple[str, in
     return {name: entry for name, entry in latest.items() if entry[0] != PRUNED}
 
 
+def _jdbc_spec(path: Path) -> jdbc.JdbcSpec:
+    try:
+        return jdbc.JdbcSpec.read(path)
+    except jdbc.JdbcSpecError as exc:
+        raise IngestError(f"{path}: {exc}. Fix the pointer file and re-run.") from None
+
+
+def _table_fingerprint(spark, source: Source, path: Path) -> str:
+    """Check a database source's pointer file and table; return the table's fingerprint."""
+    spec = _jdbc_spec(path)
+    try:
+        columns = jdbc.table_columns(spark, spec)
+    except jdbc.JdbcSpecError as exc:
+        raise IngestError(f"{path}: {exc}. Fix it and re-run.") from None
+    except Exception as exc:  # the driver's own error: unreachable host, no table, no driver
+        first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+        raise IngestError(
+            f"{path}: cannot read table {spec.table} from {spec.url}: {first_line}. Check the "
+            "database is reachable, the table exists and the JDBC driver jar is installed "
+            "(PROPENSITY_JDBC_JARS); nothing was loaded."
+        ) from None
+    check_columns(source, path, [c.lower() for c in columns])
+    names = [c.name for c in source.columns]
+    return jdbc.fingerprint(spark, spec, names, path.read_bytes())
+
+
 def plan_load(spark, source: Source, files: list[Path], schema: str) -> LoadPlan:
     """Compare the folder with the audit: new or changed files load; a renamed copy of a
     loaded file is skipped (it would load its rows twice); files gone from the folder are
     reported, their rows kept unless pruned."""
     loaded = _loaded_files(spark, source, schema)
-    hashes = {p.name: sha256_of(p) for p in files}
+    hashes = {
+        p.name: _table_fingerprint(spark, source, p) if p.suffix == jdbc.SUFFIX else sha256_of(p)
+        for p in files
+    }
     loaded_by_hash = {sha: name for name, (sha, _) in loaded.items()}
     todo, copies, batch = [], {}, {}
     for path in files:
@@ -347,6 +379,29 @@ def _union(frames: list):
 
 
 def _read_as_text(spark, source: Source, paths: list[Path]):
+    """Read files and database tables with every column as string, plus
+    ``_corrupt_record`` and the file (or pointer file) name."""
+    from pyspark.sql import functions as F
+
+    names = [c.name for c in source.columns]
+    frames = []
+    files = [p for p in paths if p.suffix != jdbc.SUFFIX]
+    if files:
+        frames.append(_read_files_as_text(spark, source, files))
+    for pointer in (p for p in paths if p.suffix == jdbc.SUFFIX):
+        table = jdbc.read_as_text(spark, _jdbc_spec(pointer), names)
+        frames.append(
+            table.select(
+                *names,
+                F.lit(None).cast("string").alias("_corrupt_record"),
+                # quoted like Spark's own file names, so one decoding serves both
+                F.lit(quote(pointer.name, safe="")).alias(FILE_COLUMN),
+            )
+        )
+    return _union(frames)
+
+
+def _read_files_as_text(spark, source: Source, paths: list[Path]):
     """Read files with every column as string plus ``_corrupt_record`` and the file name."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
@@ -553,6 +608,8 @@ def preflight(source: Source, paths: list[Path]) -> dict[str, str]:
     """
     hashes = {}
     for path in paths:
+        if path.suffix == jdbc.SUFFIX:
+            continue  # checked against its table when planned (_table_fingerprint)
         hashes[path.name] = sha256_of(path, check_utf8=source.format in ("csv", "json"))
         if source.format == "csv":
             header = read_csv_header(path)

@@ -51,6 +51,13 @@ def get_spark(target: str | None = None):
         builder = builder.enableHiveSupport()
     for key, value in settings.items():
         builder = builder.config(key, value)
+    if not os.environ.get("SPARK_REMOTE"):  # JDBC drivers for database sources
+        from pipeline.jdbc import driver_jars
+
+        jars = driver_jars()
+        if jars:
+            builder = builder.config("spark.jars", ",".join(jars))
+            builder = builder.config("spark.driver.extraClassPath", os.pathsep.join(jars))
     spark = builder.getOrCreate()
     if not os.environ.get("SPARK_REMOTE"):
         spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
