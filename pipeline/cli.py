@@ -201,7 +201,7 @@ def report_coverage(spark, schema: str) -> None:
 
 
 def cmd_publish(args: argparse.Namespace, paths: Paths) -> int:
-    from serving.publish import publish
+    from pipeline.publish import publish
 
     manifest = publish(_spark(), paths.serving, schema=args.schema)
     log.info(

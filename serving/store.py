@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from serving.publish import MANIFEST_FILE, OPTIONAL_TABLES, POINTER_FILE, TABLES, VERSIONS_DIR
+from serving.layout import MANIFEST_FILE, OPTIONAL_TABLES, POINTER_FILE, TABLES, VERSIONS_DIR
 
 
 class NotPublishedError(RuntimeError):

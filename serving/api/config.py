@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.config import Paths
+from serving.layout import Paths
 
 
 def _default_serving_dir() -> Path:

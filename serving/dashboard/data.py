@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipeline.config import Paths
+from serving.layout import Paths
 from serving.store import Snapshot, current_version, load_snapshot
 
 

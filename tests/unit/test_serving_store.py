@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from serving.publish import POINTER_FILE, prune, switch_current
+from pipeline.publish import prune, switch_current
+from serving.layout import POINTER_FILE
 from serving.store import NotPublishedError, SnapshotCache, current_version, load_snapshot
 
 

@@ -16,21 +16,9 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from serving.layout import KEEP_VERSIONS, MANIFEST_FILE, POINTER_FILE, TABLES, VERSIONS_DIR
 
-POINTER_FILE = "CURRENT"
-MANIFEST_FILE = "manifest.json"
-VERSIONS_DIR = "versions"
-# published name -> mart
-TABLES = {
-    "customers": "customer_churn_overview",
-    "segments": "churn_segment_profiles",
-    "models": "churn_model_registry",
-    "coverage": "churn_scoring_coverage",
-}
-# published before coverage existed: readers treat these as empty when missing
-OPTIONAL_TABLES = {"coverage"}
-KEEP_VERSIONS = 3
+log = logging.getLogger(__name__)
 
 
 def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEEP_VERSIONS) -> dict:
