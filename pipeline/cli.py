@@ -237,6 +237,16 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
             _spark()
         with step("ingest landing files into raw tables"):
             _check(cmd_ingest(args, paths))
+        with step("check source freshness"):
+            freshness = ["source", "freshness", *(["--vars", dbt_vars] if dbt_vars else [])]
+            code = run_dbt(freshness)
+            if code:
+                log.error(
+                    "the raw data is older than freshness_error_after_hours: load new landing "
+                    "files, or raise the threshold, e.g. --vars "
+                    "'{freshness_error_after_hours: 720}'"
+                )
+            _check(code)
         with step("dbt build"):
             build = ["build", *(["--select", args.select] if args.select else [])]
             _check(run_dbt([*build, *(["--vars", dbt_vars] if dbt_vars else [])]))
