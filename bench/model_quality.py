@@ -176,25 +176,28 @@ def evaluate(scenario: str, home: Path, horizon: int, with_bgnbd: bool) -> dict:
         # a contractual customer may have no purchase yet: give them the average
         scores = scores.fillna(scores.mean())
         result["auc"]["BG/NBD (pymc-marketing, MAP)"] = _per_month(rows, scores.to_numpy(), months)
-    truth_file = home / "landing" / TRUTH_FOLDER / f"{scenario}_truth.parquet"
-    if scenario == "retail" and truth_file.is_file():
-        truth = pd.read_parquet(truth_file)
-        scores = np.empty(len(rows))
-        for month in months:
-            in_month = (rows["as_of_month"] == month).to_numpy()
-            buy = true_repurchase_probability(truth, month, horizon)
-            scores[in_month] = 1.0 - buy.reindex(rows.loc[in_month, "customer_id"]).to_numpy()
-        result["auc"]["ceiling (true latent state)"] = _per_month(rows, scores, months)
-    hazard_file = home / "landing" / TRUTH_FOLDER / "bank_hazard.parquet"
-    if scenario == "bank" and hazard_file.is_file():
-        hazards = pd.read_parquet(hazard_file)
-        scores = np.empty(len(rows))
-        for month in months:
-            in_month = (rows["as_of_month"] == month).to_numpy()
-            churn = true_churn_probability_bank(hazards, month, horizon)
-            scores[in_month] = churn.reindex(rows.loc[in_month, "customer_id"]).to_numpy()
-        result["auc"]["ceiling (true hazards, oracle)"] = _per_month(rows, scores, months)
+    truth = home / "landing" / TRUTH_FOLDER
+    if scenario == "retail" and (truth / "retail_truth.parquet").is_file():
+        latent = pd.read_parquet(truth / "retail_truth.parquet")
+        result["auc"]["ceiling (true latent state)"] = _ceiling(
+            rows, months, lambda m: 1.0 - true_repurchase_probability(latent, m, horizon)
+        )
+    if scenario == "bank" and (truth / "bank_hazard.parquet").is_file():
+        hazards = pd.read_parquet(truth / "bank_hazard.parquet")
+        result["auc"]["ceiling (true hazards, oracle)"] = _ceiling(
+            rows, months, lambda m: true_churn_probability_bank(hazards, m, horizon)
+        )
     return result
+
+
+def _ceiling(rows: pd.DataFrame, months, churn_probability) -> list[float]:
+    """AUC of the generator's truth: ``churn_probability(month)`` is a Series by customer."""
+    scores = np.empty(len(rows))
+    for month in months:
+        in_month = (rows["as_of_month"] == month).to_numpy()
+        by_customer = churn_probability(month)
+        scores[in_month] = by_customer.reindex(rows.loc[in_month, "customer_id"]).to_numpy()
+    return _per_month(rows, scores, months)
 
 
 def _per_month(rows: pd.DataFrame, scores: np.ndarray, months) -> list[float]:

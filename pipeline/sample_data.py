@@ -56,6 +56,7 @@ TOPICS = ["complaint", "question", "card_issue", "fees", "technical"]
 CAMPAIGNS = ["fee_waiver", "cashback", "rate_boost", "upgrade"]
 DEFAULT_END_MONTH = "2026-09"
 SCENARIOS = ("bank", "retail")
+FIRST_NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus"]
 TRUTH_FOLDER = "_truth"
 # BG/NBD population parameters of the retail scenario (rates per day)
 RETAIL_GAMMA_SHAPE, RETAIL_GAMMA_RATE = 0.75, 40.0
@@ -113,6 +114,25 @@ def _economic_indicators(spec: SampleSpec, rng: np.random.Generator) -> pd.DataF
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _customer_master(customer_id, first_name, age, region, segment, signup) -> pd.DataFrame:
+    """The customer master export, as both scenarios write it."""
+    signup = pd.to_datetime(signup)
+    return pd.DataFrame(
+        {
+            "customer_id": customer_id,
+            "first_name": first_name,
+            "email": [f"{c.lower()}@example.com" for c in customer_id],
+            "birth_date": (pd.Timestamp("2026-01-01") - pd.to_timedelta(age * 365.25, unit="D"))
+            .strftime("%Y-%m-%d")
+            .values,
+            "region": region,
+            "customer_segment": segment,
+            "signup_date": signup.strftime("%Y-%m-%d"),
+            "updated_at": (signup + pd.Timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    )
 
 
 def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
@@ -299,22 +319,8 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             "balance": np.round(rng.lognormal(7, 1.2, len(acc_customer)), 2),
         }
     )[exported]
-    customers = pd.DataFrame(
-        {
-            "customer_id": customer_id,
-            "first_name": rng.choice(["Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus"], n),
-            "email": [f"{c.lower()}@example.com" for c in customer_id],
-            "birth_date": (pd.Timestamp("2026-01-01") - pd.to_timedelta(age * 365.25, unit="D"))
-            .strftime("%Y-%m-%d")
-            .values,
-            "region": region,
-            "customer_segment": segment,
-            "signup_date": pd.to_datetime(signup).strftime("%Y-%m-%d"),
-            "updated_at": (pd.to_datetime(signup) + pd.Timedelta(hours=9)).strftime(
-                "%Y-%m-%d %H:%M:%S"
-            ),
-        }
-    )
+    first_name = rng.choice(FIRST_NAMES, n)
+    customers = _customer_master(customer_id, first_name, age, region, segment, signup)
     # customers who sign up after the export are not in it
     customers = customers[pd.to_datetime(customers["signup_date"]) <= end_of_data]
     truth = pd.DataFrame(
@@ -389,20 +395,10 @@ def simulate_retail(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     )
     signup = start + pd.to_timedelta(np.floor(first_day).astype(int), unit="D")
     age = rng.integers(18, 86, n)
-    customers = pd.DataFrame(
-        {
-            "customer_id": customer_id,
-            "first_name": rng.choice(["Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus"], n),
-            "email": [f"{c.lower()}@example.com" for c in customer_id],
-            "birth_date": (pd.Timestamp("2026-01-01") - pd.to_timedelta(age * 365.25, unit="D"))
-            .strftime("%Y-%m-%d")
-            .values,
-            "region": rng.choice(REGIONS, n),
-            "customer_segment": rng.choice(["new", "regular", "vip"], n, p=[0.6, 0.3, 0.1]),
-            "signup_date": signup.strftime("%Y-%m-%d"),
-            "updated_at": (signup + pd.Timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S"),
-        }
-    )
+    first_name = rng.choice(FIRST_NAMES, n)  # drawn in this order: same data as before
+    region = rng.choice(REGIONS, n)
+    segment = rng.choice(["new", "regular", "vip"], n, p=[0.6, 0.3, 0.1])
+    customers = _customer_master(customer_id, first_name, age, region, segment, signup)
     truth = pd.DataFrame(
         {
             "customer_id": customer_id,

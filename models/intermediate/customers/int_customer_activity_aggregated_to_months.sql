@@ -104,11 +104,7 @@ accounts_at_month_end as (
     from spine
     inner join accounts
         on spine.customer_id = accounts.customer_id
-        and accounts.opened_date <= {{ month_end('spine.as_of_month') }}
-        and (
-            accounts.closed_date is null
-            or accounts.closed_date > {{ month_end('spine.as_of_month') }}
-        )
+        and {{ account_open_at_month_end('accounts', 'spine.as_of_month') }}
     group by 1, 2
 
 ),

@@ -71,11 +71,7 @@ open_at_month_end as (
     from candidate_months
     inner join accounts
         on candidate_months.customer_id = accounts.customer_id
-        and accounts.opened_date <= {{ month_end('candidate_months.as_of_month') }}
-        and (
-            accounts.closed_date is null
-            or accounts.closed_date > {{ month_end('candidate_months.as_of_month') }}
-        )
+        and {{ account_open_at_month_end('accounts', 'candidate_months.as_of_month') }}
 
 ),
 
