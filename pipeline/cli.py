@@ -135,7 +135,12 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> int:
     from pipeline.ingest import IngestError, ingest_all
 
     try:
-        ingest_all(_spark(), paths.landing, prune_missing=args.prune_missing)
+        ingest_all(
+            _spark(),
+            paths.landing,
+            prune_missing=args.prune_missing,
+            max_rejected_share=args.max_rejected_share,
+        )
     except IngestError as exc:
         log.error("%s", exc)
         return 2
@@ -331,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
         help="schema of the marts to publish (default: %(default)s)",
     )
+    run.add_argument(
+        "--max-rejected-share",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="stop when a file loses more than this share of its records to quarantine "
+        "(default: PROPENSITY_MAX_REJECTED_SHARE or 0.2)",
+    )
     run.set_defaults(func=cmd_run)
 
     gen = sub.add_parser(
@@ -352,6 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove the rows of files no longer in the landing folder (default: keep them "
         "and warn)",
+    )
+    ing.add_argument(
+        "--max-rejected-share",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="stop when a file loses more than this share of its records to quarantine "
+        "(default: PROPENSITY_MAX_REJECTED_SHARE or 0.2)",
     )
     ing.set_defaults(func=cmd_ingest)
 

@@ -16,6 +16,7 @@ import codecs
 import functools
 import hashlib
 import logging
+import os
 import re
 import time
 import uuid
@@ -33,6 +34,10 @@ QUARANTINE = "_quarantine"
 # typo or a sentinel (9999-12-31, 1e308, Infinity), never data. Quarantined with the reason.
 EARLIEST_PLAUSIBLE_DATE = "1900-01-01"
 LARGEST_PLAUSIBLE_NUMBER = 1e12
+# A file losing more than this share of its records to quarantine stops the load: it is
+# more likely a wrong export (delimiter, columns, encoding) than a few bad rows.
+# PROPENSITY_MAX_REJECTED_SHARE or --max-rejected-share changes it.
+MAX_REJECTED_SHARE = 0.20
 AUDIT = "_load_audit"
 FILE_COLUMN = "_source_file"
 EXTENSIONS = {"csv": (".csv",), "json": (".json", ".jsonl"), "parquet": (".parquet",)}
@@ -634,42 +639,70 @@ def preflight(source: Source, paths: list[Path]) -> dict[str, str]:
     return hashes
 
 
-def ingest_source(
-    spark,
-    source: Source,
-    landing: Path,
-    schema: str = RAW_SCHEMA,
-    plan: LoadPlan | None = None,
-    prune_missing: bool = False,
-) -> list[FileResult]:
-    """Load the new or changed files of one source; return one result per file.
+def _staging_tables(source: Source, schema: str) -> tuple[str, str]:
+    return f"{schema}._staging_{source.name}", f"{schema}._staging_{source.name}_quarantine"
 
-    ``plan``: the plan ``ingest_all`` made and checked with ``preflight``; without it, this
-    source is planned and checked here. ``prune_missing``: remove the rows of files that are
-    no longer in the landing folder (by default they are kept, with a warning)."""
+
+@dataclass
+class _Staged:
+    """One source's new rows, checked and written to staging tables, not yet in raw.*."""
+
+    source: Source
+    plan: LoadPlan
+    counts: dict[tuple[str, bool], int]
+    load_id: str
+    seconds: float
+    results: list[FileResult]
+
+
+def _check_rejected_share(source, checked, counts, real, paths, max_share) -> None:
+    """Fail loudly when a file loses more than ``max_share`` of its records to quarantine."""
+    from pyspark.sql import functions as F
+
+    for encoded, name in sorted(real.items(), key=lambda item: item[1]):
+        loaded, rejected = counts.get((name, False), 0), counts.get((name, True), 0)
+        total = loaded + rejected
+        if not total or rejected / total <= max_share:
+            continue
+        top = (
+            checked.where((F.col(FILE_COLUMN) == F.lit(encoded)) & F.col("_reason").isNotNull())
+            .groupBy("_reason")
+            .agg(F.count(F.lit(1)).alias("n"), F.min("_record").alias("sample"))
+            .orderBy(F.col("n").desc(), "_reason")
+            .limit(3)
+            .collect()
+        )
+        reasons = "; ".join(f"{r.n:,} x {r._reason} (e.g. {r.sample[:100]})" for r in top)
+        expected = ", ".join(c.name for c in source.columns)
+        raise IngestError(
+            f"{paths[name]}: {rejected:,} of {total:,} records ({rejected / total:.0%}) cannot "
+            f"be loaded, more than the {max_share:.0%} allowed. Top reasons: {reasons}. "
+            f"Expected {source.format.upper()} with columns {expected}. Fix the export and "
+            "re-run (or allow more with --max-rejected-share); nothing was loaded."
+        )
+
+
+def _stage(
+    spark, source: Source, landing: Path, schema: str, plan: LoadPlan, max_share: float
+) -> tuple[_Staged | None, list[FileResult]]:
+    """Phase 1: read, type and check the new files; write their rows to staging tables only."""
     from pyspark.sql import functions as F
 
     files = landing_files(source, landing)
-    if plan is None:
-        plan = plan_load(spark, source, files, schema)
-        preflight(source, plan.todo)
-    _report_drift(spark, source, schema, plan, prune_missing)
     if not files:
         if source.required:
             raise _missing_required(source, landing)
         log.info("%-22s no files: optional source, raw table left as it is", source.name)
-        return []
-
-    hashes, todo = plan.hashes, plan.todo
-    results = [FileResult(source.name, p.name, "skipped") for p in files if p not in todo]
+        return None, []
+    todo = plan.todo
+    skipped = [FileResult(source.name, p.name, "skipped") for p in files if p not in todo]
     if not todo:
         log.info("%-22s %d file(s) already loaded, unchanged: skipped", source.name, len(files))
-        return results
+        return None, skipped
 
     started = time.monotonic()
     load_id = uuid.uuid4().hex[:12]
     names = {p.name for p in todo}
-
     checked = (
         _typed_with_reason(source, _read_as_text(spark, source, todo))
         .withColumn("_loaded_at", F.current_timestamp())
@@ -684,6 +717,8 @@ def ingest_source(
         }
         real = _real_file_names({name for name, _ in encoded_counts}, names)
         counts = {(real[name], rejected): n for (name, rejected), n in encoded_counts.items()}
+        paths = {p.name: p for p in todo}
+        _check_rejected_share(source, checked, counts, real, paths, max_share)
         # file names are data: they reach Spark as literal values, never as SQL text
         pairs = [F.lit(part) for item in sorted(real.items()) for part in item]
         file_name = F.create_map(*pairs)[F.col(FILE_COLUMN)] if pairs else F.col(FILE_COLUMN)
@@ -701,28 +736,45 @@ def ingest_source(
             F.lit(source.name).alias("source"),
             file_name.alias(FILE_COLUMN),
         )
-        # files whose every row was rejected leave no partition to overwrite: drop theirs,
-        # the name bound as a parameter (a quote in a name cannot reach another partition)
-        for name in sorted(names):
-            if not counts.get((name, False)):
-                spark.sql(
-                    f"alter table {source.table(schema)} drop if exists partition "
-                    f"({FILE_COLUMN} = :file_name)",
-                    args={"file_name": name},
-                )
-            if not counts.get((name, True)):
-                spark.sql(
-                    f"alter table {schema}.{QUARANTINE} drop if exists partition "
-                    f"(source = :source, {FILE_COLUMN} = :file_name)",
-                    args={"source": source.name, "file_name": name},
-                )
-        good.write.insertInto(source.table(schema), overwrite=True)
-        bad.write.insertInto(f"{schema}.{QUARANTINE}", overwrite=True)
+        good_table, bad_table = _staging_tables(source, schema)
+        good.write.mode("overwrite").format("parquet").saveAsTable(good_table)
+        bad.write.mode("overwrite").format("parquet").saveAsTable(bad_table)
     finally:
         checked.unpersist()
-
     seconds = round(time.monotonic() - started, 3)
-    audit_rows = []
+    return _Staged(source, plan, counts, load_id, seconds, skipped), skipped
+
+
+def _drop_staging(spark, source: Source, schema: str) -> None:
+    for table in _staging_tables(source, schema):
+        spark.sql(f"drop table if exists {table}")
+
+
+def _commit(spark, staged: _Staged, schema: str) -> list[FileResult]:
+    """Phase 2: move one source's staged rows into raw.* and the quarantine; audit them."""
+    from pyspark.sql import functions as F
+
+    source, counts, todo = staged.source, staged.counts, staged.plan.todo
+    good_table, bad_table = _staging_tables(source, schema)
+    # files whose every row was rejected leave no partition to overwrite: drop theirs,
+    # the name bound as a parameter (a quote in a name cannot reach another partition)
+    for name in sorted(p.name for p in todo):
+        if not counts.get((name, False)):
+            spark.sql(
+                f"alter table {source.table(schema)} drop if exists partition "
+                f"({FILE_COLUMN} = :file_name)",
+                args={"file_name": name},
+            )
+        if not counts.get((name, True)):
+            spark.sql(
+                f"alter table {schema}.{QUARANTINE} drop if exists partition "
+                f"(source = :source, {FILE_COLUMN} = :file_name)",
+                args={"source": source.name, "file_name": name},
+            )
+    spark.table(good_table).write.insertInto(source.table(schema), overwrite=True)
+    spark.table(bad_table).write.insertInto(f"{schema}.{QUARANTINE}", overwrite=True)
+
+    results, audit_rows = list(staged.results), []
     for path in todo:
         loaded = counts.get((path.name, False), 0)
         rejected = counts.get((path.name, True), 0)
@@ -731,15 +783,15 @@ def ingest_source(
         )
         audit_rows.append(
             (
-                load_id,
+                staged.load_id,
                 source.name,
                 path.name,
                 str(path),
-                hashes[path.name],
+                staged.plan.hashes[path.name],
                 loaded + rejected,
                 loaded,
                 rejected,
-                seconds,
+                staged.seconds,
             )
         )
     audit = spark.createDataFrame(
@@ -759,6 +811,7 @@ def ingest_source(
         "seconds",
     )
     audit.write.insertInto(f"{schema}.{AUDIT}")
+    _drop_staging(spark, source, schema)
     loaded = sum(r.rows_loaded for r in results)
     rejected = sum(r.rows_rejected for r in results)
     log.info(
@@ -767,9 +820,44 @@ def ingest_source(
         len(todo),
         f"{loaded:,}",
         f"{rejected:,}",
-        seconds,
+        staged.seconds,
     )
     return results
+
+
+def _max_rejected_share(value: float | None) -> float:
+    if value is not None:
+        return value
+    return float(os.environ.get("PROPENSITY_MAX_REJECTED_SHARE", MAX_REJECTED_SHARE))
+
+
+def ingest_source(
+    spark,
+    source: Source,
+    landing: Path,
+    schema: str = RAW_SCHEMA,
+    plan: LoadPlan | None = None,
+    prune_missing: bool = False,
+    max_rejected_share: float | None = None,
+) -> list[FileResult]:
+    """Load the new or changed files of one source; return one result per file.
+
+    ``plan``: made and checked here unless given. ``prune_missing``: remove the rows of files
+    no longer in the landing folder (kept, with a warning, by default). A file losing more
+    than ``max_rejected_share`` of its records to quarantine stops the load."""
+    files = landing_files(source, landing)
+    if plan is None:
+        plan = plan_load(spark, source, files, schema)
+        preflight(source, plan.todo)
+    try:
+        staged, results = _stage(
+            spark, source, landing, schema, plan, _max_rejected_share(max_rejected_share)
+        )
+    except Exception:
+        _drop_staging(spark, source, schema)
+        raise
+    _report_drift(spark, source, schema, plan, prune_missing)
+    return _commit(spark, staged, schema) if staged else results
 
 
 def ingest_all(
@@ -778,21 +866,38 @@ def ingest_all(
     sources: dict[str, Source] = SOURCES,
     schema: str = RAW_SCHEMA,
     prune_missing: bool = False,
+    max_rejected_share: float | None = None,
 ) -> list[FileResult]:
-    """Ingest every source into ``schema``; optional sources may be missing or empty."""
+    """Ingest every source into ``schema``; optional sources may be missing or empty.
+
+    Either every source loads or none changes: each source's new files are checked and
+    staged first, and raw.* is written only once every source has passed.
+    """
     for source in sources.values():  # fail before loading anything
         if source.required and not landing_files(source, landing):
             raise _missing_required(source, landing)
     ensure_tables(spark, sources, schema)
     log.info("ingesting landing zone %s into %s", landing, schema)
-    # check every new or changed file of every source before loading any of them
     plans: dict[str, LoadPlan] = {}
     for source in sources.values():
         plans[source.name] = plan_load(spark, source, landing_files(source, landing), schema)
         preflight(source, plans[source.name].todo)
+    share = _max_rejected_share(max_rejected_share)
+    staged: list[_Staged] = []
     results: list[FileResult] = []
+    try:
+        for source in sources.values():
+            one, skipped = _stage(spark, source, landing, schema, plans[source.name], share)
+            if one:
+                staged.append(one)
+            else:
+                results.extend(skipped)
+    except Exception:
+        for source in sources.values():
+            _drop_staging(spark, source, schema)
+        raise
     for source in sources.values():
-        results.extend(
-            ingest_source(spark, source, landing, schema, plans[source.name], prune_missing)
-        )
+        _report_drift(spark, source, schema, plans[source.name], prune_missing)
+    for one in staged:
+        results.extend(_commit(spark, one, schema))
     return results

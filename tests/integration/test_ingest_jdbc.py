@@ -56,7 +56,10 @@ def landing(spark, tmp_path):
 
 
 def _ingest(spark, landing):
-    return ingest_source(spark, SOURCES["customers"], landing, schema=SCHEMA)
+    # half the first table is bad on purpose
+    return ingest_source(
+        spark, SOURCES["customers"], landing, schema=SCHEMA, max_rejected_share=1.0
+    )
 
 
 def test_a_database_table_loads_with_quarantine_and_audit(spark, landing):

@@ -71,3 +71,21 @@ def test_rfc4180_quoting_is_read_as_written(spark, landing):
     assert names == {"Q1": "Ann\nMarie", "Q2": 'O"Brien'}
     quarantined = spark.table(f"{SCHEMA}._quarantine").select("_source_file").collect()
     assert "quoted.csv" not in {r[0] for r in quarantined}
+
+
+def test_a_mostly_bad_file_fails_loudly_and_no_source_changes(spark, landing):
+    good = "T1,C0000001,2026-01-05 10:00:00,,12.50,card,retail"
+    rows = [good] + [f"T{i},C0000001,2026-01-05 10:00:00,,n/a,card,retail" for i in range(2, 6)]
+    (landing / "transactions" / "export_2026_01.csv").write_text(
+        "transaction_id,customer_id,transaction_at,posted_at,amount,channel,merchant_category\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    with pytest.raises(IngestError) as error:
+        ingest_all(spark, landing, schema=SCHEMA)
+    message = str(error.value)
+    assert "export_2026_01.csv: 4 of 5 records (80%) cannot be loaded" in message
+    assert "4 x field 'amount': 'n/a' is not a valid double (e.g." in message
+    assert "Expected CSV with columns transaction_id" in message
+    assert _loaded_rows(spark) == 0, "customers were staged first, but nothing may change"
+    assert not [t for t in spark.catalog.listTables(SCHEMA) if t.name.startswith("_staging")]
