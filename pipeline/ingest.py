@@ -291,6 +291,8 @@ class LoadPlan:
     todo: list[Path]  # new files and files whose content changed
     copies: dict[str, str]  # file -> the loaded file with the same content (skipped)
     missing: dict[str, int]  # loaded file no longer in the folder -> its rows still loaded
+    # incremental database sources: pointer file -> the watermark its new rows must exceed
+    since: dict[str, str | None] = field(default_factory=dict)
 
 
 def _loaded_files(spark, source: Source, schema: str) -> dict[str, tuple[str, int]]:
@@ -316,8 +318,20 @@ def _jdbc_spec(path: Path) -> jdbc.JdbcSpec:
         raise IngestError(f"{path}: {exc}. Fix the pointer file and re-run.") from None
 
 
-def _table_fingerprint(spark, source: Source, path: Path) -> str:
-    """Check a database source's pointer file and table; return the table's fingerprint."""
+def _last_watermark(spark, source: Source, schema: str, pointer: str, column: str) -> str | None:
+    """The highest watermark already loaded from one pointer file, as text (None: never)."""
+    from pyspark.sql import functions as F
+
+    rows = spark.table(source.table(schema)).where(F.col(FILE_COLUMN) == F.lit(pointer))
+    value = rows.agg(F.max(column).cast("string")).first()[0]
+    return None if value is None else str(value)
+
+
+def _table_fingerprint(
+    spark, source: Source, path: Path, since: str | None = None
+) -> tuple[str, int]:
+    """Check a database source's pointer file and table; return the fingerprint of its rows
+    (above ``since`` when incremental) and how many there are."""
     spec = _jdbc_spec(path)
     try:
         columns = jdbc.table_columns(spark, spec)
@@ -332,7 +346,12 @@ def _table_fingerprint(spark, source: Source, path: Path) -> str:
         ) from None
     check_columns(source, path, [c.lower() for c in columns])
     names = [c.name for c in source.columns]
-    return jdbc.fingerprint(spark, spec, names, path.read_bytes())
+    if spec.watermark and spec.watermark.lower() not in names:
+        raise IngestError(
+            f"{path}: watermark {spec.watermark} is not a {source.name} column; use one of "
+            f"{', '.join(c.name for c in source.columns if c.type in ('date', 'timestamp'))}"
+        )
+    return jdbc.fingerprint(spark, spec, names, path.read_bytes(), since)
 
 
 def plan_load(spark, source: Source, files: list[Path], schema: str) -> LoadPlan:
@@ -340,16 +359,23 @@ def plan_load(spark, source: Source, files: list[Path], schema: str) -> LoadPlan
     loaded file is skipped (it would load its rows twice); files gone from the folder are
     reported, their rows kept unless pruned."""
     loaded = _loaded_files(spark, source, schema)
-    hashes = {
-        p.name: _table_fingerprint(spark, source, p) if p.suffix == jdbc.SUFFIX else sha256_of(p)
-        for p in files
-    }
+    hashes, since, nothing_new = {}, {}, set()
+    for p in files:
+        if p.suffix != jdbc.SUFFIX:
+            hashes[p.name] = sha256_of(p)
+            continue
+        watermark = _jdbc_spec(p).watermark
+        if watermark and p.name in loaded:  # incremental: only rows above the last loaded
+            since[p.name] = _last_watermark(spark, source, schema, p.name, watermark.lower())
+        hashes[p.name], rows = _table_fingerprint(spark, source, p, since.get(p.name))
+        if p.name in since and rows == 0:
+            nothing_new.add(p.name)
     loaded_by_hash = {sha: name for name, (sha, _) in loaded.items()}
     todo, copies, batch = [], {}, {}
     for path in files:
         sha = hashes[path.name]
-        if path.name in loaded and loaded[path.name][0] == sha:
-            continue  # already loaded, unchanged
+        if path.name in nothing_new or (path.name in loaded and loaded[path.name][0] == sha):
+            continue  # already loaded, unchanged (or no new rows above the watermark)
         twin = loaded_by_hash.get(sha) or batch.get(sha)
         if twin and twin != path.name:
             copies[path.name] = twin
@@ -357,7 +383,7 @@ def plan_load(spark, source: Source, files: list[Path], schema: str) -> LoadPlan
         batch[sha] = path.name
         todo.append(path)
     missing = {name: rows for name, (_, rows) in loaded.items() if name not in hashes}
-    return LoadPlan(hashes, todo, copies, missing)
+    return LoadPlan(hashes, todo, copies, missing, since)
 
 
 def literal_path(path: Path) -> str:
@@ -383,7 +409,7 @@ def _union(frames: list):
     return functools.reduce(lambda left, right: left.unionByName(right), frames)
 
 
-def _read_as_text(spark, source: Source, paths: list[Path]):
+def _read_as_text(spark, source: Source, paths: list[Path], since: dict | None = None):
     """Read files and database tables with every column as string, plus
     ``_corrupt_record`` and the file (or pointer file) name."""
     from pyspark.sql import functions as F
@@ -394,7 +420,9 @@ def _read_as_text(spark, source: Source, paths: list[Path]):
     if files:
         frames.append(_read_files_as_text(spark, source, files))
     for pointer in (p for p in paths if p.suffix == jdbc.SUFFIX):
-        table = jdbc.read_as_text(spark, _jdbc_spec(pointer), names)
+        table = jdbc.read_as_text(
+            spark, _jdbc_spec(pointer), names, (since or {}).get(pointer.name)
+        )
         frames.append(
             table.select(
                 *names,
@@ -704,7 +732,7 @@ def _stage(
     load_id = uuid.uuid4().hex[:12]
     names = {p.name for p in todo}
     checked = (
-        _typed_with_reason(source, _read_as_text(spark, source, todo))
+        _typed_with_reason(source, _read_as_text(spark, source, todo, plan.since))
         .withColumn("_loaded_at", F.current_timestamp())
         .cache()
     )
@@ -736,6 +764,17 @@ def _stage(
             F.lit(source.name).alias("source"),
             file_name.alias(FILE_COLUMN),
         )
+        # an incremental database source keeps its earlier rows: its partition is rewritten
+        # with them plus the new ones (staging's dedupe keeps each key's newest version)
+        incremental = [name for name, value in plan.since.items() if value is not None]
+        if incremental:
+            earlier = F.col(FILE_COLUMN).isin(incremental)
+            good = good.unionByName(spark.table(source.table(schema)).where(earlier))
+            bad = bad.unionByName(
+                spark.table(f"{schema}.{QUARANTINE}").where(
+                    (F.col("source") == F.lit(source.name)) & earlier
+                )
+            )
         good_table, bad_table = _staging_tables(source, schema)
         good.write.mode("overwrite").format("parquet").saveAsTable(good_table)
         bad.write.mode("overwrite").format("parquet").saveAsTable(bad_table)

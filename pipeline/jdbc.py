@@ -6,6 +6,7 @@
     table: public.customers
     user: loader
     password_env: CRM_PASSWORD   # optional; the password itself is never written in the file
+    watermark: updated_at        # optional: load incrementally, rows above the last one loaded
 
 Ingestion treats the table like a file: every column is read as text and goes through the
 same explicit schema, quarantine and audit, and its rows live in the raw table's partition
@@ -43,6 +44,7 @@ class JdbcSpec:
     table: str
     user: str | None = None
     password_env: str | None = None
+    watermark: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> JdbcSpec:
@@ -58,10 +60,11 @@ class JdbcSpec:
                 "holds a password: remove it, put the password in an environment variable "
                 "and name that variable in password_env"
             )
-        unknown = sorted(set(spec) - {"url", "table", "user", "password_env"})
+        unknown = sorted(set(spec) - {"url", "table", "user", "password_env", "watermark"})
         if unknown:
             raise JdbcSpecError(
-                f"unknown key(s) {', '.join(unknown)}: use url, table, user, password_env"
+                f"unknown key(s) {', '.join(unknown)}: use url, table, user, password_env, "
+                "watermark"
             )
         url, table = str(spec.get("url", "")), str(spec.get("table", ""))
         if not url.startswith("jdbc:"):
@@ -70,7 +73,10 @@ class JdbcSpec:
             raise JdbcSpecError(
                 f"table {table!r} must be a plain (optionally schema-qualified) table name"
             )
-        return cls(url, table, spec.get("user"), spec.get("password_env"))
+        watermark = spec.get("watermark")
+        if watermark is not None and not _IDENTIFIER.match(str(watermark)):
+            raise JdbcSpecError(f"watermark {watermark!r} must be a column name")
+        return cls(url, table, spec.get("user"), spec.get("password_env"), watermark)
 
     def options(self) -> dict[str, str]:
         """Spark JDBC reader options (the password read from the environment now)."""
@@ -102,21 +108,31 @@ def table_columns(spark, spec: JdbcSpec) -> list[str]:
     return spark.read.format("jdbc").options(**spec.options()).load().columns
 
 
-def read_as_text(spark, spec: JdbcSpec, names: list[str]):
-    """The source's columns, matched case-insensitively and read as text."""
+def read_as_text(spark, spec: JdbcSpec, names: list[str], since: str | None = None):
+    """The source's columns, matched case-insensitively and read as text; with ``since``,
+    only rows whose watermark column is above it (Spark pushes the comparison down to the
+    database as a bound literal)."""
+    from pyspark.sql import functions as F
+
     actual = {c.lower(): c for c in table_columns(spark, spec)}
     custom = ", ".join(f"`{actual[n]}` STRING" for n in names)
     df = spark.read.format("jdbc").options(**spec.options()).option("customSchema", custom).load()
+    if since is not None and spec.watermark:
+        df = df.where(df[actual[spec.watermark.lower()]] > F.lit(since))
     return df.select(*[df[actual[n]].alias(n) for n in names])
 
 
-def fingerprint(spark, spec: JdbcSpec, names: list[str], pointer: bytes) -> str:
-    """Content hash of the table's rows (order-independent) and the pointer file itself."""
+def fingerprint(
+    spark, spec: JdbcSpec, names: list[str], pointer: bytes, since: str | None = None
+) -> tuple[str, int]:
+    """Content hash of the (new) rows, order-independent, with the pointer file itself; and
+    how many rows there are."""
     from pyspark.sql import functions as F
 
-    df = read_as_text(spark, spec, names)
+    df = read_as_text(spark, spec, names, since)
     row = df.select(
         F.count(F.lit(1)).alias("n"),
         F.sum(F.xxhash64(*[F.col(n) for n in names]).cast("decimal(38,0)")).alias("h"),
     ).first()
-    return hashlib.sha256(pointer + f"|{row['n']}|{row['h']}".encode()).hexdigest()
+    digest = hashlib.sha256(pointer + f"|{since}|{row['n']}|{row['h']}".encode()).hexdigest()
+    return digest, int(row["n"])

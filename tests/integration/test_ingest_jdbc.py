@@ -109,3 +109,42 @@ def test_a_table_name_that_is_not_an_identifier_is_refused(spark, landing):
     )
     with pytest.raises(IngestError, match="plain .* table name"):
         _ingest(spark, landing)
+
+
+def test_a_watermark_loads_only_new_rows_and_keeps_the_earlier_ones(spark, landing):
+    (landing / "customers" / "crm.jdbc").write_text(
+        f"url: {URL}\ntable: {TABLE}\nuser: postgres\nwatermark: updated_at\n"
+    )
+    first = [_row("D1"), _row("D2"), _row("D3")]
+    _write_table(spark, first)
+    _ingest(spark, landing)
+    # D2 changes (a newer version) and D4 arrives; the table keeps its old rows
+    changed = (
+        "D2",
+        "Bea",
+        "b@example.com",
+        "1980-01-01",
+        "south",
+        "mass",
+        "2024-01-01",
+        "2024-02-01 09:00:00",
+    )
+    new = (
+        "D4",
+        "Cy",
+        "c@example.com",
+        "1980-01-01",
+        "east",
+        "mass",
+        "2024-02-01",
+        "2024-02-01 10:00:00",
+    )
+    spark.createDataFrame([changed, new], COLUMNS).write.format("jdbc").options(
+        url=URL, dbtable=TABLE, user="postgres"
+    ).mode("append").save()
+    _ingest(spark, landing)
+    raw = spark.table(f"{SCHEMA}.customers").collect()
+    assert sorted(r.customer_id for r in raw) == ["D1", "D2", "D2", "D3", "D4"]
+    audit = sorted(spark.table(f"{SCHEMA}._load_audit").collect(), key=lambda r: r.loaded_at)
+    assert [a.rows_read for a in audit] == [3, 2], "the second load read only the new rows"
+    assert [r.status for r in _ingest(spark, landing)] == ["skipped"], "nothing new: skipped"
