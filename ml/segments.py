@@ -72,3 +72,44 @@ class ShapSegmenter:
         """(segment ids, n x 2 embedding positions) for any rows of SHAP vectors."""
         Z = np.asarray(shap_matrix, dtype=float)
         return self.classifier_.predict(Z).astype(int), self.locator_.predict(Z)
+
+
+def match_segments(
+    new_centroids: dict[int, np.ndarray], previous_centroids: dict[int, np.ndarray]
+) -> dict[int, int]:
+    """Stable segment ids: map each new segment label to an id.
+
+    New and previous segments are matched one to one by the Hungarian method on the
+    Euclidean distance between their centroids (both measured in the current SHAP space). A
+    match counts only when the two centroids are closer than half the smallest gap between
+    previous centroids, so a segment that persists keeps its id, while a segment that is new
+    (or moved too far to be the same one) gets a new id above every id used before.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    new_labels = sorted(new_centroids)
+    if not previous_centroids:
+        return {label: label for label in new_labels}
+    old_ids = sorted(previous_centroids)
+    cost = np.array(
+        [
+            [np.linalg.norm(new_centroids[n] - previous_centroids[o]) for o in old_ids]
+            for n in new_labels
+        ]
+    )
+    gaps = [
+        np.linalg.norm(previous_centroids[a] - previous_centroids[b])
+        for i, a in enumerate(old_ids)
+        for b in old_ids[i + 1 :]
+    ]
+    radius = 0.5 * min(gaps) if gaps else np.inf
+    rows, cols = linear_sum_assignment(cost)
+    mapping = {
+        new_labels[r]: old_ids[c] for r, c in zip(rows, cols, strict=True) if cost[r, c] < radius
+    }
+    next_id = max(old_ids) + 1
+    for label in new_labels:
+        if label not in mapping:
+            mapping[label] = next_id
+            next_id += 1
+    return mapping

@@ -111,8 +111,10 @@ def test_rebuilding_segments_on_unchanged_data_moves_no_customer(spark, pipeline
         return {(r.customer_id, r.population): (r.segment_id, r.embedding_x) for r in rows}
 
     before = assignments()
-    assert cli.main(["dbt", "build", "--select", "churn_segments"]) == 0
+    assert cli.main(["dbt", "build", "--select", "churn_segments+"]) == 0
     assert assignments() == before
+    profiles = spark.table("analytics.churn_segment_profiles").collect()
+    assert not any(p.is_new_segment for p in profiles), "every segment kept its id"
 
 
 def test_rebuilding_unchanged_data_registers_no_new_model(spark, pipeline_run):

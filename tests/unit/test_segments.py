@@ -32,3 +32,22 @@ def test_rows_outside_the_fit_sample_are_assigned_to_their_group():
     new_labels, _ = seg.assign(new)
     for group in range(3):
         assert set(new_labels[truth == group]) == set(fitted_labels[60 * group : 60 * group + 1])
+
+
+def test_segments_that_persist_keep_their_ids_and_new_ones_get_new_ids():
+    from ml.segments import match_segments
+
+    previous = {0: np.array([5.0, 0.0]), 1: np.array([0.0, 5.0]), 4: np.array([-5.0, 0.0])}
+    # refitted: labels come out in another order, one old segment is gone, one is new
+    new = {0: np.array([0.1, 4.9]), 1: np.array([4.8, 0.2]), 2: np.array([0.0, -6.0])}
+    mapping = match_segments(new, {k: previous[k] for k in (0, 1)})
+    assert mapping[0] == 1 and mapping[1] == 0
+    assert mapping[2] == 2, "a new segment gets an id above every id used before"
+    mapping = match_segments(new, previous)
+    assert mapping == {0: 1, 1: 0, 2: 5}, "too far from old segment 4 to be the same one"
+
+
+def test_the_first_build_keeps_the_fitted_labels():
+    from ml.segments import match_segments
+
+    assert match_segments({0: np.zeros(2), 1: np.ones(2)}, {}) == {0: 0, 1: 1}

@@ -53,6 +53,7 @@ segment_sizes as (
     select
         scored_segments.segment_id,
         scored_segments.model_version,
+        bool_or(scored_segments.is_new_segment) as is_new_segment,
         count(*) as customer_count,
         avg(scores.churn_probability) as expected_churn_rate,
         sum(scores.churn_probability) as expected_churners,
@@ -149,6 +150,7 @@ final as (
         cast(coalesce(backtest_outcomes.backtest_customer_count, 0) as bigint)
             as backtest_customer_count,
         segment_sizes.high_risk_share,
+        segment_sizes.is_new_segment,
         segment_sizes.embedding_x,
         segment_sizes.embedding_y,
         segment_sizes.as_of_month,
