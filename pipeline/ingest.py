@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import codecs
 import functools
+import gzip
 import hashlib
+import io
 import logging
 import os
 import re
@@ -182,37 +184,62 @@ class FileResult:
     rows_rejected: int = 0
 
 
-def sha256_of(path: Path, check_utf8: bool = False) -> str:
-    """Content hash of a landing file, used to skip files already loaded. With
-    ``check_utf8``, the same pass checks the text is UTF-8 and raises IngestError naming the
-    first bad line (a Latin-1 export would otherwise load as mangled text)."""
-    digest = hashlib.sha256()
+def _open_text_bytes(path: Path):
+    """The file's content as a binary stream, decompressed when it ends in .gz."""
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+
+
+def _check_utf8(path: Path) -> None:
+    """Raise IngestError naming the first line that is not UTF-8 (a Latin-1 export would
+    otherwise load as mangled text)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines_before = 0
+    with _open_text_bytes(path) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                line = lines_before + chunk[: exc.start].count(b"\n") + 1
+                raise IngestError(
+                    f"{path}: line {line:,} is not UTF-8 text (byte 0x{chunk[exc.start]:02x}). "
+                    "Re-export the file as UTF-8 (a Latin-1 or Windows-1252 export can be "
+                    "converted with `iconv -f latin1 -t utf-8`) and re-run; nothing was loaded."
+                ) from None
+            lines_before += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise IngestError(
+                f"{path}: the file ends in the middle of a UTF-8 character: it looks "
+                "truncated. Re-export it and re-run; nothing was loaded."
+            ) from None
+
+
+def sha256_of(path: Path, check_utf8: bool = False) -> str:
+    """Content hash of a landing file (as stored), used to skip files already loaded; with
+    ``check_utf8``, the (decompressed) text is also checked to be UTF-8."""
+    digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-            if check_utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    line = lines_before + chunk[: exc.start].count(b"\n") + 1
-                    raise IngestError(
-                        f"{path}: line {line:,} is not UTF-8 text (byte 0x{chunk[exc.start]:02x}"
-                        "). Re-export the file as UTF-8 (a Latin-1 or Windows-1252 export can "
-                        "be converted with `iconv -f latin1 -t utf-8`) and re-run; nothing was "
-                        "loaded."
-                    ) from None
-                lines_before += chunk.count(b"\n")
-        if check_utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                raise IngestError(
-                    f"{path}: the file ends in the middle of a UTF-8 character: it looks "
-                    "truncated. Re-export it and re-run; nothing was loaded."
-                ) from None
+    if check_utf8:
+        _check_utf8(path)
     return digest.hexdigest()
+
+
+def ignored_because(source: Source, path: Path) -> str | None:
+    """Why a file in a source's folder is not loaded, or None when it is. Extensions match
+    in any case; CSV and JSON may be gzip-compressed (a lower-case .gz ending)."""
+    name = path.name.lower()
+    allowed = EXTENSIONS[source.format]
+    if not path.is_file():
+        return "not a file"
+    if name.endswith(jdbc.SUFFIX) or name.endswith(allowed):
+        return None
+    if source.format != "parquet" and name.endswith(tuple(f"{e}.gz" for e in allowed)):
+        return None if path.name.endswith(".gz") else "write the .gz ending in lower case"
+    compressed = " (or with .gz)" if source.format != "parquet" else ""
+    return f"not a {source.format} file: expected {', '.join(allowed)}{compressed} or .jdbc"
 
 
 def landing_files(source: Source, landing: Path) -> list[Path]:
@@ -220,16 +247,23 @@ def landing_files(source: Source, landing: Path) -> list[Path]:
     folder = landing / source.name
     if not folder.is_dir():
         return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix in (*EXTENSIONS[source.format], jdbc.SUFFIX)
-    )
+    return sorted(p for p in folder.iterdir() if ignored_because(source, p) is None)
+
+
+def report_ignored(source: Source, landing: Path) -> None:
+    """Warn about every file in a source's folder that will not load, and why."""
+    folder = landing / source.name
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        why = ignored_because(source, path)
+        if why:
+            log.warning("%s: ignored, %s", path, why)
 
 
 def read_csv_header(path: Path) -> list[str]:
     """The header line of a CSV file, stripped; an empty file has no header."""
-    with path.open("r", encoding="utf-8", errors="replace") as f:
+    with io.TextIOWrapper(_open_text_bytes(path), encoding="utf-8", errors="replace") as f:
         line = f.readline().strip().lstrip("\ufeff")
     return [h.strip().strip('"').lower() for h in line.split(",")] if line else []
 
@@ -886,6 +920,7 @@ def ingest_source(
     than ``max_rejected_share`` of its records to quarantine stops the load."""
     files = landing_files(source, landing)
     if plan is None:
+        report_ignored(source, landing)
         plan = plan_load(spark, source, files, schema)
         preflight(source, plan.todo)
     try:
@@ -919,6 +954,7 @@ def ingest_all(
     log.info("ingesting landing zone %s into %s", landing, schema)
     plans: dict[str, LoadPlan] = {}
     for source in sources.values():
+        report_ignored(source, landing)
         plans[source.name] = plan_load(spark, source, landing_files(source, landing), schema)
         preflight(source, plans[source.name].todo)
     share = _max_rejected_share(max_rejected_share)

@@ -79,3 +79,20 @@ def test_a_corrected_oddly_named_file_replaces_exactly_its_own_rows(spark, folde
     (folder / name).write_text(HEADER + "\n")  # corrected to empty: its rows go, no others
     ingest_source(spark, SOURCES["customers"], folder.parent, schema=SCHEMA)
     assert _rows_by_file(spark) == {"customers.csv": 3}
+
+
+def test_upper_case_and_gzip_files_load_and_other_files_are_listed_as_ignored(
+    spark, folder, caplog
+):
+    import gzip
+    import logging
+
+    (folder / "MORE.CSV").write_text(_customers("U1"))
+    with gzip.open(folder / "zipped.csv.gz", "wt") as f:
+        f.write(_customers("Z1", "Z2"))
+    (folder / "notes.txt").write_text("not data")
+    with caplog.at_level(logging.WARNING):
+        ingest_source(spark, SOURCES["customers"], folder.parent, schema=SCHEMA)
+    assert _rows_by_file(spark) == {"customers.csv": 3, "MORE.CSV": 1, "zipped.csv.gz": 2}
+    assert _audit(spark)["zipped.csv.gz"] == 2
+    assert "notes.txt: ignored, not a csv file: expected .csv (or with .gz) or .jdbc" in caplog.text
