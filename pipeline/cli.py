@@ -297,6 +297,23 @@ def cmd_dashboard(args: argparse.Namespace, paths: Paths) -> int:
     return subprocess.call(command)
 
 
+def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the ingestion step, shared by `propensity ingest` and `propensity run`."""
+    parser.add_argument(
+        "--prune-missing",
+        action="store_true",
+        help="remove the rows of landing files that were deleted (default: keep them and warn)",
+    )
+    parser.add_argument(
+        "--max-rejected-share",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="stop when a file loses more than this share of its records to quarantine "
+        "(default: PROPENSITY_MAX_REJECTED_SHARE or 0.2)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `propensity` command line."""
     parser = argparse.ArgumentParser(
@@ -322,11 +339,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--select", help="dbt --select for the build step (default: everything)")
     run.add_argument(
-        "--prune-missing",
-        action="store_true",
-        help="remove the rows of landing files that were deleted (default: keep and warn)",
-    )
-    run.add_argument(
         "--vars",
         help="dbt vars for the build step, as YAML, e.g. "
         "'{churn_horizon_months: 6, churn_definition: non_contractual}'",
@@ -336,14 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
         help="schema of the marts to publish (default: %(default)s)",
     )
-    run.add_argument(
-        "--max-rejected-share",
-        type=float,
-        default=None,
-        metavar="SHARE",
-        help="stop when a file loses more than this share of its records to quarantine "
-        "(default: PROPENSITY_MAX_REJECTED_SHARE or 0.2)",
-    )
+    add_ingest_arguments(run)
     run.set_defaults(func=cmd_run)
 
     gen = sub.add_parser(
@@ -360,20 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load new or changed landing files into raw.* tables; "
         "bad records go to raw._quarantine, every file to raw._load_audit.",
     )
-    ing.add_argument(
-        "--prune-missing",
-        action="store_true",
-        help="remove the rows of files no longer in the landing folder (default: keep them "
-        "and warn)",
-    )
-    ing.add_argument(
-        "--max-rejected-share",
-        type=float,
-        default=None,
-        metavar="SHARE",
-        help="stop when a file loses more than this share of its records to quarantine "
-        "(default: PROPENSITY_MAX_REJECTED_SHARE or 0.2)",
-    )
+    add_ingest_arguments(ing)
     ing.set_defaults(func=cmd_ingest)
 
     dbt = sub.add_parser(
