@@ -215,15 +215,12 @@ def _check_utf8(path: Path) -> None:
             ) from None
 
 
-def sha256_of(path: Path, check_utf8: bool = False) -> str:
-    """Content hash of a landing file (as stored), used to skip files already loaded; with
-    ``check_utf8``, the (decompressed) text is also checked to be UTF-8."""
+def sha256_of(path: Path) -> str:
+    """Content hash of a landing file (as stored), used to skip files already loaded."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-    if check_utf8:
-        _check_utf8(path)
     return digest.hexdigest()
 
 
@@ -513,15 +510,8 @@ def _read_files_as_text(spark, source: Source, paths: list[Path]):
 
     # CSV: group files by header so that columns map by name, whatever their order
     by_header: dict[tuple[str, ...], list[Path]] = {}
-    for path in paths:
-        header = read_csv_header(path)
-        if not header:
-            raise IngestError(
-                f"{path}: the file is empty or has no header line. Expected a CSV header with "
-                f"{', '.join(names)}. Remove the file or replace it with a complete export."
-            )
-        check_columns(source, path, header)
-        by_header.setdefault(tuple(header), []).append(path)
+    for path in paths:  # headers were checked by preflight
+        by_header.setdefault(tuple(read_csv_header(path)), []).append(path)
     frames = []
     for header, group in by_header.items():
         schema = StructType(
@@ -667,17 +657,17 @@ def _report_drift(spark, source: Source, schema: str, plan: LoadPlan, prune: boo
     pruned.write.insertInto(f"{schema}.{AUDIT}")
 
 
-def preflight(source: Source, paths: list[Path]) -> dict[str, str]:
-    """Check files before anything is loaded; return their hashes by file name.
+def preflight(source: Source, paths: list[Path]) -> None:
+    """Check files before anything is loaded (they were hashed when planned).
 
     Whole-file problems (no header, missing or repeated columns, text that is not UTF-8, a
     Parquet file that cannot be read) raise IngestError naming the file and what to do.
     """
-    hashes = {}
     for path in paths:
         if path.suffix == jdbc.SUFFIX:
             continue  # checked against its table when planned (_table_fingerprint)
-        hashes[path.name] = sha256_of(path, check_utf8=source.format in ("csv", "json"))
+        if source.format in ("csv", "json"):
+            _check_utf8(path)
         if source.format == "csv":
             header = read_csv_header(path)
             if not header:
@@ -698,7 +688,6 @@ def preflight(source: Source, paths: list[Path]) -> dict[str, str]:
                     "re-run `propensity ingest`; nothing was loaded."
                 ) from None
             check_columns(source, path, [n.lower() for n in names])
-    return hashes
 
 
 def _staging_tables(source: Source, schema: str) -> tuple[str, str]:
