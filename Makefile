@@ -34,11 +34,21 @@ jdbc: ## install Debian's PostgreSQL JDBC driver for database sources (needs roo
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpostgresql-jdbc-java >/dev/null; }; }; } \
 		|| echo "PostgreSQL JDBC driver not installed: the database-source tests will be skipped"
 
-test: setup browser jdbc ## run the whole test suite (unit, integration, end-to-end)
+test: setup browser jdbc lint ## lint, then run the whole test suite (unit, integration, end-to-end)
 	$(BIN)/python -m pytest
 
-lint: setup ## ruff check + format check
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+# dbt parse and the sqlfluff dbt templater get their own state folder, never .propensity/
+LINT_HOME := $(or $(TMPDIR),/tmp)/propensity-lint-$(shell id -u)
+LINT_ENV := PROPENSITY_HOME=$(LINT_HOME) DBT_TARGET_PATH=$(LINT_HOME)/target DBT_LOG_PATH=$(LINT_HOME)/logs \
+	SPARK_SHUFFLE_PARTITIONS=1 SPARK_MASTER=local[1]
+
+lint: setup ## ruff, mypy, sqlfluff (dbt templater) and dbt-score >= 9.5
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy ml serving pipeline
+	$(LINT_ENV) $(BIN)/dbt parse --profiles-dir . --quiet
+	$(BIN)/dbt-score lint --manifest $(LINT_HOME)/target/manifest.json
+	$(LINT_ENV) $(BIN)/sqlfluff lint models analyses snapshots tests/singular
 
 docs: setup ## generate and serve dbt docs (lineage) on http://localhost:8080
 	$(BIN)/propensity dbt docs generate && $(BIN)/propensity dbt docs serve --port 8080

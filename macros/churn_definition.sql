@@ -6,7 +6,8 @@
     * non_contractual: there is no end event to observe (a retailer). The population at M is
       every customer with a transaction on or before the end of M; the label is whether the
       customer makes no transaction within (M, M+H].
-    * auto (the default): contractual when the accounts source has rows, else non_contractual.
+    * auto (the default): contractual when the accounts source has rows, else non_contractual
+      (also before the first ingest, when the accounts table does not exist yet).
 
     The accounts source is referenced even when the var is set, so lineage shows that the
     definition depends on it. -#}
@@ -22,6 +23,10 @@
         {{ return(chosen) }}
     {%- endif -%}
     {%- if not execute -%}
+        {{ return('non_contractual') }}
+    {%- endif -%}
+    {#- before the first ingest (dbt compile, sqlfluff) there is no accounts table yet -#}
+    {%- if adapter.get_relation(accounts.database, accounts.schema, accounts.identifier) is none -%}
         {{ return('non_contractual') }}
     {%- endif -%}
     {%- set result = run_query('select count(*) as account_rows from ' ~ accounts) -%}

@@ -144,7 +144,8 @@ class ChurnClassifier:
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature."""
-        return self.booster_.get_score(importance_type="total_gain")
+        scores = self.booster_.get_score(importance_type="total_gain")
+        return {name: float(np.sum(value)) for name, value in scores.items()}
 
     def to_bytes(self) -> bytes:
         """Serialise booster + metadata (UBJSON model inside a JSON envelope)."""

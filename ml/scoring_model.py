@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,10 @@ from ml.model import ChurnClassifier
 
 XGBOOST = "xgboost"
 RFM_LOGISTIC_REGRESSION = "rfm_logistic_regression"
-_ESTIMATORS = {XGBOOST: ChurnClassifier, RFM_LOGISTIC_REGRESSION: LogisticBaseline}
+_ESTIMATORS: dict[str, Any] = {
+    XGBOOST: ChurnClassifier,
+    RFM_LOGISTIC_REGRESSION: LogisticBaseline,
+}
 
 
 class ScoringModel:

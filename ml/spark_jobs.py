@@ -23,6 +23,7 @@ ID_COLUMNS = ("customer_id", "as_of_month")
 NON_FEATURE_COLUMNS = {
     "customer_id",
     "region",
+    "customer_segment",
     "as_of_month",
     "indicator_month",
     "latest_event_at",

@@ -236,6 +236,7 @@ def train_churn_model(
         )
         if best is None or auc > best[0]:
             best = (auc, params, model, margin)
+    assert best is not None, "the search evaluated no candidate"
     _, best_params, selected, valid_margin = best
 
     # 3. baselines on the same rows

@@ -402,7 +402,9 @@ def plan_load(spark, source: Source, files: list[Path], schema: str) -> LoadPlan
         if p.name in since and rows == 0:
             nothing_new.add(p.name)
     loaded_by_hash = {sha: name for name, (sha, _) in loaded.items()}
-    todo, copies, batch = [], {}, {}
+    todo: list[Path] = []
+    copies: dict[str, str] = {}
+    batch: dict[str, str] = {}
     for path in files:
         sha = hashes[path.name]
         if path.name in nothing_new or (path.name in loaded and loaded[path.name][0] == sha):

@@ -14,11 +14,18 @@ scores as (
 
 ),
 
+latest_month as (
+
+    select max(as_of_month) as as_of_month from spine
+
+),
+
 latest_population as (
 
-    select customer_id
+    select spine.customer_id
     from spine
-    where as_of_month = (select max(as_of_month) from spine)
+    inner join latest_month
+        on spine.as_of_month = latest_month.as_of_month
 
 )
 

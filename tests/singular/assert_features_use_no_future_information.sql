@@ -41,13 +41,13 @@ cut_at_each_month as (
 
     -- one copy of each customer's history per as_of_month, holding only months <= it
     select
-        history.*,
+        activity_history.*,
         cut_months.as_of_month as cut_month
 
-    from sampled_activity as history
+    from sampled_activity as activity_history
     inner join sampled_activity as cut_months
-        on history.customer_id = cut_months.customer_id
-        and history.as_of_month <= cut_months.as_of_month
+        on activity_history.customer_id = cut_months.customer_id
+        and activity_history.as_of_month <= cut_months.as_of_month
 
 ),
 
@@ -58,8 +58,9 @@ recomputed as (
         cut_month,
         as_of_month,
         {%- for name, expression in features %}
-        {{ expression }} as {{ name }}{{ ',' if not loop.last }}
+        {{ expression }} as {{ name }},
         {%- endfor %}
+        true as is_recomputed
 
     from cut_at_each_month
 
@@ -90,7 +91,7 @@ violations as (
                 <= 1e-6 * (1 + abs(recomputed_at_cut.{{ name }}))
                 then '{{ name }} differs when data after as_of_month is deleted'
             {%- endfor %}
-        end as violation
+        end as violation_reason
 
     from features
     inner join recomputed_at_cut
@@ -100,4 +101,4 @@ violations as (
 )
 
 select * from violations
-where violation is not null
+where violation_reason is not null

@@ -16,7 +16,8 @@ customers as (
 
 ),
 
-transactions as (
+-- used by the non_contractual branch only
+transactions as (  -- noqa: ST03
 
     select * from {{ ref('stg_raw__transactions') }}
 
@@ -67,19 +68,27 @@ recomputed as (
 
 in_spine_only as (
 
-    select customer_id, as_of_month, 'in the population, but not by the data known then'
-        as problem
+    select
+        spine.customer_id,
+        spine.as_of_month,
+        'in the population, but not by the data known then' as problem
     from spine
-    left anti join recomputed using (customer_id, as_of_month)
+    left anti join recomputed
+        on spine.customer_id = recomputed.customer_id
+        and spine.as_of_month = recomputed.as_of_month
 
 ),
 
 in_recomputed_only as (
 
-    select customer_id, as_of_month, 'missing from the population though known then'
-        as problem
+    select
+        recomputed.customer_id,
+        recomputed.as_of_month,
+        'missing from the population though known then' as problem
     from recomputed
-    left anti join spine using (customer_id, as_of_month)
+    left anti join spine
+        on recomputed.customer_id = spine.customer_id
+        and recomputed.as_of_month = spine.as_of_month
 
 )
 

@@ -6,10 +6,13 @@
 -- Null (not yet known) while M+H runs past the data.
 {%- set horizon = var('churn_horizon_months') %}
 {%- set definition = churn_definition() %}
-{%- set horizon_window -%}
-    partition by customer_id order by {{ month_number('as_of_month') }}
-    range between 1 following and {{ horizon }} following
-{%- endset %}
+{%- set horizon_window = 'partition by customer_id order by ' ~ month_number('as_of_month')
+    ~ ' range between 1 following and ' ~ horizon ~ ' following' %}
+{%- if definition == 'contractual' %}
+{%- set churned = 'horizon_summarized.population_months_in_horizon < ' ~ horizon %}
+{%- else %}
+{%- set churned = 'horizon_summarized.transactions_in_horizon = 0' %}
+{%- endif %}
 with
 
 activity as (
@@ -46,16 +49,14 @@ final as (
         cast(horizon_summarized.population_months_in_horizon as int)
             as population_months_in_horizon,
         cast(horizon_summarized.transactions_in_horizon as bigint) as transactions_in_horizon,
-        {{ add_months_to('horizon_summarized.as_of_month', horizon) }}
-            <= data_windows.data_end_month as is_label_known,
+        (
+            {{ add_months_to('horizon_summarized.as_of_month', horizon) }}
+            <= data_windows.data_end_month
+        ) as is_label_known,
         case
             when {{ add_months_to('horizon_summarized.as_of_month', horizon) }}
                 <= data_windows.data_end_month
-                {%- if definition == 'contractual' %}
-                then horizon_summarized.population_months_in_horizon < {{ horizon }}
-                {%- else %}
-                then horizon_summarized.transactions_in_horizon = 0
-                {%- endif %}
+                then {{ churned }}
         end as is_churned_within_horizon,
         horizon_summarized.as_of_month
 

@@ -99,17 +99,22 @@ final as (
         '{{ definition }}' as churn_definition,
         unscored_reason,
         case unscored_reason
-            when 'customer_record_quarantined' then
-                'The customer record was rejected at ingestion (see raw._quarantine): fix it '
-                || 'in the customers export and reload.'
-            when 'contract_ended' then
-                'Every account is closed: the customer has already left, nothing to predict.'
+            when 'customer_record_quarantined'
+                then
+                    'The customer record was rejected at ingestion (see raw._quarantine): '
+                    || 'fix it in the customers export and reload.'
+            when 'contract_ended'
+                then
+                    'Every account is closed: the customer has already left, '
+                    || 'nothing to predict.'
             when 'no_account' then 'No account on file, so there is no contract to end.'
             when 'no_open_account' then 'No account open at the as-of date yet.'
-            when 'no_transaction_yet' then
-                'No transaction yet by the as-of date, so there is no purchase history to score.'
-            when 'not_in_population' then
-                'Not in the scored population for an unknown reason: please report this.'
+            when 'no_transaction_yet'
+                then
+                    'No transaction yet by the as-of date, so there is no purchase history '
+                    || 'to score.'
+            when 'not_in_population'
+                then 'Not in the scored population for an unknown reason: please report this.'
         end as unscored_reason_description,
         is_in_customer_master,
         is_scored,

@@ -24,7 +24,7 @@ ranked as (
         shap_value,
         as_of_month,
         row_number() over (
-            partition by customer_id order by shap_value desc, feature_name
+            partition by customer_id order by shap_value desc, feature_name asc
         ) as driver_rank
 
     from shap_values

@@ -53,4 +53,5 @@ final as (
 
 )
 
-select * from final
+-- every feature column of customer_features_monthly travels with its label
+select * from final  -- noqa: AM04
