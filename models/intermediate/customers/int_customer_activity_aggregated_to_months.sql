@@ -114,6 +114,7 @@ joined as (
     select
         spine.customer_id,
         spine.region,
+        spine.customer_segment,
         coalesce(transactions_monthly.transaction_count, 0) as transaction_count,
         coalesce(transactions_monthly.purchase_day_count, 0) as purchase_day_count,
         coalesce(transactions_monthly.transaction_amount, 0) as transaction_amount,

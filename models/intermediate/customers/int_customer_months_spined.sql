@@ -3,6 +3,8 @@
 --   * contractual: an account open at the month's end;
 --   * non_contractual: a transaction posted on or before the month's end, so one-time buyers
 --     and long-quiet customers stay in the population until they buy again or forever.
+-- Region and segment are the versions valid at the month's end (snapshot customers_snapshot),
+-- null before the first version the source recorded.
 {%- set definition = churn_definition() %}
 with
 
@@ -24,11 +26,16 @@ accounts as (
 
 ),
 
+customer_history as (
+
+    select * from {{ ref('customers_snapshot') }}
+
+),
+
 customer_month_bounds as (
 
     select
         customers.customer_id,
-        customers.region,
         customers.birth_date,
         customers.signup_date,
         {%- if definition == 'contractual' %}
@@ -46,17 +53,39 @@ customer_month_bounds as (
 
 ),
 
-candidate_months as (
+spine_months as (
 
     select
         customer_id,
-        region,
         birth_date,
         signup_date,
         {{ month_spine('first_month', 'last_month') }} as as_of_month
 
     from customer_month_bounds
     where first_month <= last_month
+
+),
+
+candidate_months as (
+
+    -- the attribute version valid at the month's end: valid_from <= end < valid_to
+    select
+        spine_months.customer_id,
+        customer_history.region,
+        customer_history.customer_segment,
+        spine_months.birth_date,
+        spine_months.signup_date,
+        spine_months.as_of_month
+
+    from spine_months
+    left join customer_history
+        on spine_months.customer_id = customer_history.customer_id
+        and customer_history.dbt_valid_from
+        < {{ add_months_to('spine_months.as_of_month', 1) }}
+        and (
+            customer_history.dbt_valid_to is null
+            or customer_history.dbt_valid_to >= {{ add_months_to('spine_months.as_of_month', 1) }}
+        )
 
 ),
 

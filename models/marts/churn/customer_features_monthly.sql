@@ -21,6 +21,7 @@ windowed as (
     select
         customer_id,
         region,
+        customer_segment,
         as_of_month,
         transaction_count,
         transaction_amount,
@@ -67,6 +68,7 @@ final as (
     select
         windowed.customer_id,
         windowed.region,
+        windowed.customer_segment,
         windowed.transaction_count,
         windowed.transaction_amount,
         windowed.channel_count,
