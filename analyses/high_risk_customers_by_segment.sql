@@ -22,7 +22,7 @@ final as (
         region,
         count(*) as high_risk_customers,
         avg(churn_probability) as mean_churn_probability,
-        mode(top_driver_1_description) as most_common_top_driver
+        mode(top_driver_description) as most_common_top_driver
 
     from high_risk
     group by segment_name, region

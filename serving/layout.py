@@ -19,7 +19,7 @@ VERSIONS_DIR = "versions"
 TABLES = {
     "customers": "customer_churn_overview",
     "segments": "churn_segment_profiles",
-    "models": "churn_model_registry",
+    "models": "churn_models",
     "coverage": "churn_scoring_coverage",
 }
 # published before coverage existed: readers treat these as empty when missing

@@ -153,7 +153,7 @@ def model(dbt, session):
         decision,
     )
 
-    store = ModelStore(Path(dbt.config.get("model_store")).resolve())
+    store = ModelStore(Path(dbt.config.meta_get("model_store")).resolve())
     trained_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     uri = store.save(
         version,

@@ -25,8 +25,8 @@ def model(dbt, session):
         )
         .cache()
     )
-    high = int(dbt.config.get("risk_band_high_percentile"))
-    medium = int(dbt.config.get("risk_band_medium_percentile"))
+    high = int(dbt.config.meta_get("risk_band_high_percentile"))
+    medium = int(dbt.config.meta_get("risk_band_medium_percentile"))
     percentile = percentile_expression(scored, "churn_score_margin")
     result = scored.select(
         "customer_id",

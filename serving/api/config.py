@@ -20,4 +20,3 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROPENSITY_", extra="ignore")
 
     serving_dir: Path = Field(default_factory=_default_serving_dir)
-    top_drivers: int = Field(default=3, ge=1, le=3)

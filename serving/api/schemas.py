@@ -12,6 +12,9 @@ class Driver(BaseModel):
 
     feature: str = Field(examples=["transaction_count_trend_12m"])
     description: str = Field(examples=["Trend of monthly transactions over the last 12 months"])
+    feature_value: float | None = Field(
+        default=None, description="The customer's value of the feature at as_of_month"
+    )
     shap_value: float = Field(description="Contribution to the churn log-odds (exact TreeSHAP)")
 
 

@@ -93,7 +93,8 @@ def test_every_scored_customer_has_a_segment_and_top_drivers(spark, pipeline_run
         spark,
         """
         select count(*) from analytics.customer_churn_overview
-        where segment_id is null or top_driver_1_feature is null or segment_name is null""",
+        where segment_id is null or top_driver_feature is null or segment_name is null
+            or size(top_drivers) != 3""",
     )
     assert missing == 0
     profiles = spark.table("analytics.churn_segment_profiles").collect()
@@ -176,9 +177,7 @@ def test_api_serves_a_scored_customer(spark, api_url):
     assert body["as_of_month"] == str(row.as_of_month)
     assert body["segment"]["segment_id"] == row.segment_id
     assert [d["feature"] for d in body["top_drivers"]] == [
-        row.top_driver_1_feature,
-        row.top_driver_2_feature,
-        row.top_driver_3_feature,
+        driver.feature_name for driver in sorted(row.top_drivers, key=lambda d: d.driver_rank)
     ]
 
 

@@ -65,7 +65,7 @@ segment_sizes as (
     from scored_segments
     inner join scores
         on scored_segments.customer_id = scores.customer_id
-    group by 1, 2
+    group by scored_segments.segment_id, scored_segments.model_version
 
 ),
 
@@ -79,7 +79,7 @@ segment_feature_means as (
     from scored_segments
     inner join shap_values
         on scored_segments.customer_id = shap_values.customer_id
-    group by 1, 2
+    group by scored_segments.segment_id, shap_values.feature_name
 
 ),
 
@@ -94,7 +94,9 @@ segment_drivers_ranked as (
         segment_feature_means.feature_name,
         row_number() over (
             partition by segment_feature_means.segment_id
-            order by segment_feature_means.mean_shap_value desc, segment_feature_means.feature_name
+            order by
+                segment_feature_means.mean_shap_value desc,
+                segment_feature_means.feature_name asc
         ) as driver_rank
 
     from segment_feature_means
@@ -110,13 +112,16 @@ segment_drivers as (
         max(case when driver_rank = 1 then feature_label end) as top_driver_label,
         max(case when driver_rank = 2 then feature_label end) as second_driver_label,
         concat_ws(
-            '; ', transform(sort_array(collect_list(struct(driver_rank, feature_label))),
-                            driver -> driver.feature_label)
+            '; ',
+            transform(
+                sort_array(collect_list(struct(driver_rank, feature_label))),
+                driver -> driver.feature_label
+            )
         ) as top_drivers
 
     from segment_drivers_ranked
-    where driver_rank <= 3
-    group by 1
+    where driver_rank <= {{ var('top_drivers_per_customer') }}
+    group by segment_id
 
 ),
 

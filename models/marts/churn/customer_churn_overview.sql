@@ -1,5 +1,7 @@
 -- The serving mart: one row per scored customer with score, band, segment and top drivers.
--- The API and the dashboard read a published copy of this table.
+-- The API and the dashboard read a published copy of this table. `top_drivers` holds the
+-- var top_drivers_per_customer strongest drivers (churn_top_drivers), strongest first, so
+-- the contract does not change with the setting; the strongest one is also a flat column.
 with
 
 scores as (
@@ -39,18 +41,25 @@ scored_segments as (
 
 ),
 
-drivers_pivoted as (
+drivers_collected as (
 
     select
         customer_id,
-        {%- for rank in [1, 2, 3] %}
-        max(case when driver_rank = {{ rank }} then feature_name end)
-            as top_driver_{{ rank }}_feature,
-        max(case when driver_rank = {{ rank }} then feature_description end)
-            as top_driver_{{ rank }}_description,
-        max(case when driver_rank = {{ rank }} then shap_value end)
-            as top_driver_{{ rank }}_shap_value{{ ',' if not loop.last }}
-        {%- endfor %}
+        max(case when driver_rank = 1 then feature_name end) as top_driver_feature,
+        max(case when driver_rank = 1 then feature_description end)
+            as top_driver_description,
+        max(case when driver_rank = 1 then shap_value end) as top_driver_shap_value,
+        sort_array(
+            collect_list(
+                struct(
+                    driver_rank,
+                    feature_name,
+                    feature_description,
+                    feature_value,
+                    shap_value
+                )
+            )
+        ) as top_drivers
 
     from top_drivers
     group by customer_id
@@ -66,18 +75,15 @@ final as (
         customers.customer_segment,
         scores.risk_band,
         segment_profiles.segment_name,
-        {%- for rank in [1, 2, 3] %}
-        drivers_pivoted.top_driver_{{ rank }}_feature,
-        drivers_pivoted.top_driver_{{ rank }}_description,
-        {%- endfor %}
+        drivers_collected.top_driver_feature,
+        drivers_collected.top_driver_description,
         scores.churn_probability,
         scores.score_percentile,
         scored_segments.segment_id,
-        {%- for rank in [1, 2, 3] %}
-        drivers_pivoted.top_driver_{{ rank }}_shap_value,
-        {%- endfor %}
+        drivers_collected.top_driver_shap_value,
         scored_segments.embedding_x,
         scored_segments.embedding_y,
+        drivers_collected.top_drivers,
         scores.as_of_month,
         scores.scored_at
 
@@ -88,8 +94,8 @@ final as (
         on scores.customer_id = scored_segments.customer_id
     left join segment_profiles
         on scored_segments.segment_id = segment_profiles.segment_id
-    left join drivers_pivoted
-        on scores.customer_id = drivers_pivoted.customer_id
+    left join drivers_collected
+        on scores.customer_id = drivers_collected.customer_id
 
 )
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 from fastapi.responses import JSONResponse
 
-from serving.api.deps import SettingsDep, SnapshotDep
+from serving.api.deps import SnapshotDep
 from serving.api.schemas import CustomerScore, Driver, ErrorMessage, NotScored, Segment
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -28,6 +28,13 @@ def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+def _drivers(published) -> list[dict]:
+    """The published top_drivers array (strongest first); none when the customer has none."""
+    if published is None or (isinstance(published, float) and math.isnan(published)):
+        return []
+    return sorted(published, key=lambda driver: driver["driver_rank"])
+
+
 @router.get(
     "/{customer_id}",
     response_model=CustomerScore,
@@ -40,7 +47,7 @@ def _present(value) -> bool:
         503: {"model": ErrorMessage, "description": "Nothing has been published yet"},
     },
 )
-def read_customer(customer_id: CustomerId, snapshot: SnapshotDep, settings: SettingsDep):
+def read_customer(customer_id: CustomerId, snapshot: SnapshotDep):
     """Score, risk band, top drivers, segment, model version and as-of date."""
     customers = snapshot.customers
     if customer_id not in customers.index:
@@ -48,12 +55,12 @@ def read_customer(customer_id: CustomerId, snapshot: SnapshotDep, settings: Sett
     row = customers.loc[customer_id]
     drivers = [
         Driver(
-            feature=row[f"top_driver_{rank}_feature"],
-            description=row[f"top_driver_{rank}_description"],
-            shap_value=float(row[f"top_driver_{rank}_shap_value"]),
+            feature=driver["feature_name"],
+            description=driver["feature_description"],
+            feature_value=driver["feature_value"] if _present(driver["feature_value"]) else None,
+            shap_value=float(driver["shap_value"]),
         )
-        for rank in range(1, settings.top_drivers + 1)
-        if _present(row[f"top_driver_{rank}_feature"])
+        for driver in _drivers(row["top_drivers"])
     ]
     segment = (
         Segment(segment_id=int(row["segment_id"]), name=row["segment_name"])

@@ -1,5 +1,6 @@
 """Customer lookup: one customer's score and what drives it."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -20,7 +21,7 @@ if not customer_id:
                 "churn_probability",
                 "risk_band",
                 "segment_name",
-                "top_driver_1_description",
+                "top_driver_description",
             ]
         ],
         hide_index=True,
@@ -32,7 +33,7 @@ if not customer_id:
             ),
             "risk_band": "Risk band",
             "segment_name": "Segment",
-            "top_driver_1_description": "Strongest driver",
+            "top_driver_description": "Strongest driver",
         },
     )
     st.stop()
@@ -52,14 +53,16 @@ col2.metric("Risk band", str(row["risk_band"]).title())
 col3.metric("Percentile", f"{int(row['score_percentile'])}")
 st.write(f"**Segment:** {row['segment_name']} · **Region:** {row['region']}")
 st.subheader("Top drivers")
+published = row["top_drivers"]
+published = [] if not isinstance(published, (list, tuple, np.ndarray)) else list(published)
 drivers = pd.DataFrame(
     [
         {
-            "driver": row[f"top_driver_{r}_description"],
-            "value": row[f"top_driver_{r}_shap_value"],
+            "driver": driver["feature_description"],
+            "customer_value": driver["feature_value"],
+            "value": driver["shap_value"],
         }
-        for r in (1, 2, 3)
-        if pd.notna(row[f"top_driver_{r}_feature"])
+        for driver in sorted(published, key=lambda driver: driver["driver_rank"])
     ]
 )
 st.dataframe(
@@ -68,6 +71,7 @@ st.dataframe(
     use_container_width=True,
     column_config={
         "driver": "What raises this customer's risk",
+        "customer_value": st.column_config.NumberColumn("This customer's value", format="%.2f"),
         "value": st.column_config.NumberColumn("SHAP value (log-odds)", format="%.3f"),
     },
 )
