@@ -100,7 +100,7 @@ def state_lock(paths: Paths, command: str):
 def _needs_lock(args: argparse.Namespace) -> bool:
     if args.command == "dbt":
         return list(args.dbt_args[:2]) != ["docs", "serve"] and bool(args.dbt_args)
-    return args.command in ("run", "ingest", "publish")
+    return args.command in ("run", "ingest", "publish", "quarantine")
 
 
 def _check(code: int) -> None:
@@ -124,7 +124,29 @@ def _clear_generated_sources(paths: Paths) -> None:
         shutil.rmtree(paths.landing / name, ignore_errors=True)
 
 
+def _is_sample_folder(paths: Paths) -> bool:
+    """True for the default landing folder under PROPENSITY_HOME, where sample data lives."""
+    return paths.landing == paths.home / "landing"
+
+
+def _refuse_sample_into_user_folder(paths: Paths, args: argparse.Namespace) -> bool:
+    """Generated files go only into the sample folder, or anywhere with --sample; say so."""
+    if _is_sample_folder(paths) or getattr(args, "sample", False):
+        return False
+    log.error(
+        "not generating sample data into %s: it is your landing folder "
+        "(PROPENSITY_LANDING_DIR), and generated files would mix with your exports. "
+        "Add --sample to write sample data there anyway, or unset PROPENSITY_LANDING_DIR "
+        "to use the sample folder %s.",
+        paths.landing,
+        paths.home / "landing",
+    )
+    return True
+
+
 def cmd_generate(args: argparse.Namespace, paths: Paths) -> int:
+    if _refuse_sample_into_user_folder(paths, args):
+        return 2
     written = sample_data.write_landing_zone(sample_data.spec_from_args(args), paths.landing)
     for source, rows in written.items():
         log.info("generated %-22s %10s rows", source, f"{rows:,}")
@@ -144,6 +166,79 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> int:
     except IngestError as exc:
         log.error("%s", exc)
         return 2
+    return 0
+
+
+def quarantine_summary(spark, schema: str, source: str | None, samples: int):
+    """Quarantined records grouped by source, file and reason, most frequent first, with up
+    to ``samples`` example records each (a Spark aggregate: never the whole table)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from pipeline.ingest import FILE_COLUMN, QUARANTINE
+
+    table = spark.table(f"{schema}.{QUARANTINE}").withColumn(
+        "issue_level", F.coalesce("issue_level", F.lit("record"))
+    )
+    if source:
+        table = table.where(F.col("source") == F.lit(source))
+    keys = ["source", FILE_COLUMN, "issue_level", "reason"]
+    ranked = table.withColumn(
+        "sample_rank", F.row_number().over(Window.partitionBy(*keys).orderBy("record"))
+    )
+    return (
+        ranked.groupBy(*keys)
+        .agg(
+            F.count(F.lit(1)).alias("records"),
+            F.collect_list(F.when(F.col("sample_rank") <= samples, F.col("record"))).alias(
+                "samples"
+            ),
+        )
+        .orderBy(F.desc("records"), *keys)
+    )
+
+
+def cmd_quarantine(args: argparse.Namespace, paths: Paths) -> int:
+    from pipeline.ingest import FILE_COLUMN, RAW_SCHEMA, ensure_tables
+
+    spark = _spark()
+    ensure_tables(spark)
+    rows = quarantine_summary(spark, RAW_SCHEMA, args.source, args.samples).collect()
+    if args.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["source", "file", "issue_level", "reason", "records", "samples"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row.source,
+                    row[FILE_COLUMN],
+                    row.issue_level,
+                    row.reason,
+                    row.records,
+                    " | ".join(row.samples),
+                ]
+            )
+        return 0
+    if not rows:
+        print("The quarantine is empty: every record loaded.")
+        return 0
+    rejected = sum(row.records for row in rows if row.issue_level == "record")
+    nulled = sum(row.records for row in rows if row.issue_level == "field")
+    print(
+        f"{rejected:,} record(s) rejected and {nulled:,} loaded with a field set to null, "
+        f"in {len(rows)} group(s), most frequent first:"
+    )
+    for row in rows:
+        what = "rejected" if row.issue_level == "record" else "loaded, field set to null"
+        print(f"\n{row.source} · {row[FILE_COLUMN]} · {row.records:,} {what}: {row.reason}")
+        for sample in row.samples:
+            print(f"    e.g. {sample[:200]}")
+    print(
+        "\nFix the records in the export and land it again (a changed file replaces its "
+        "earlier rows). Full records: select * from raw._quarantine"
+    )
     return 0
 
 
@@ -227,7 +322,27 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
     started = time.monotonic()
     dbt_vars = parse_vars(args.vars)
     log.info("project %s, state in %s", PROJECT_DIR, paths.home)
-    if args.regenerate or _landing_is_empty(paths):
+    from pipeline.ingest import IngestError, check_landing_layout, expected_layout
+
+    try:
+        check_landing_layout(paths.landing)
+    except IngestError as exc:
+        log.error("%s", exc)
+        return 2
+    wants_sample = args.regenerate or _landing_is_empty(paths)
+    if wants_sample and not _is_sample_folder(paths) and not args.sample:
+        if args.regenerate:
+            _refuse_sample_into_user_folder(paths, args)
+        else:
+            log.error(
+                "no customers files in %s. Sample data is generated only into the sample "
+                "folder %s (unset PROPENSITY_LANDING_DIR) or with --sample.\n%s",
+                paths.landing,
+                paths.home / "landing",
+                expected_layout(paths.landing),
+            )
+        return 2
+    if wants_sample:
         what = f"{args.scenario} scenario, {args.customers:,} customers, {args.months} months"
         with step(f"generate sample data ({what})"):
             if args.regenerate:
@@ -314,6 +429,16 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_sample_argument(parser: argparse.ArgumentParser) -> None:
+    """--sample: the explicit consent to write generated files outside the sample folder."""
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="allow generated sample data in a landing folder set by PROPENSITY_LANDING_DIR "
+        "(by default it goes only into PROPENSITY_HOME/landing)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `propensity` command line."""
     parser = argparse.ArgumentParser(
@@ -337,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="overwrite the landing zone with freshly generated sample data",
     )
+    add_sample_argument(run)
     run.add_argument("--select", help="dbt --select for the build step (default: everything)")
     run.add_argument(
         "--vars",
@@ -357,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write sample CSV/JSON/Parquet landing files.",
     )
     sample_data.add_arguments(gen)
+    add_sample_argument(gen)
     gen.set_defaults(func=cmd_generate)
 
     ing = sub.add_parser(
@@ -375,6 +502,19 @@ def build_parser() -> argparse.ArgumentParser:
         "`propensity dbt build --select churn_scores+`.",
     )
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="arguments passed to dbt")
+
+    quarantine = sub.add_parser(
+        "quarantine",
+        help="show rejected records by file and reason, with samples",
+        description="Show raw._quarantine grouped by source, file and reason (most frequent "
+        "first) with a few example records each.",
+    )
+    quarantine.add_argument("--source", help="only this source, e.g. transactions")
+    quarantine.add_argument(
+        "--samples", type=int, default=3, help="example records per group (default: 3)"
+    )
+    quarantine.add_argument("--csv", action="store_true", help="write CSV to stdout instead")
+    quarantine.set_defaults(func=cmd_quarantine)
     dbt.set_defaults(func=cmd_dbt)
 
     pub = sub.add_parser(

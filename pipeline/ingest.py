@@ -51,11 +51,25 @@ class IngestError(Exception):
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a source: name, Spark SQL type, and whether a value is required."""
+    """One column of a source: name, Spark SQL type, whether a value is required, and
+    whether an unparseable value rejects the record (``strict``) or only becomes null.
+
+    An optional field that cannot be parsed becomes null, the record loads, and the issue is
+    kept in the quarantine as a field-level issue. Optional fields whose null has a meaning
+    of its own are strict: a missing ``closed_date`` means the account is open, and a
+    missing amount or posting time would change every feature built on them. Values that
+    parse but are implausible (far-off dates, non-finite numbers) reject the record always.
+    """
 
     name: str
     type: str = "string"
     required: bool = False
+    strict: bool = False
+
+    @property
+    def lenient(self) -> bool:
+        """An unparseable value becomes null with a field-level issue."""
+        return not (self.required or self.strict) and self.type != "string"
 
 
 @dataclass(frozen=True)
@@ -75,8 +89,8 @@ class Source:
         return f"{schema}.{self.name}"
 
 
-def _c(name: str, type_: str = "string", required: bool = False) -> Column:
-    return Column(name, type_, required)
+def _c(name: str, type_: str = "string", required: bool = False, strict: bool = False) -> Column:
+    return Column(name, type_, required, strict)
 
 
 SOURCES: dict[str, Source] = {
@@ -107,8 +121,8 @@ SOURCES: dict[str, Source] = {
                 _c("transaction_id", required=True),
                 _c("customer_id", required=True),
                 _c("transaction_at", "timestamp", True),
-                _c("posted_at", "timestamp"),
-                _c("amount", "double"),
+                _c("posted_at", "timestamp", strict=True),
+                _c("amount", "double", strict=True),
                 _c("channel"),
                 _c("merchant_category"),
             ),
@@ -122,7 +136,7 @@ SOURCES: dict[str, Source] = {
                 _c("customer_id", required=True),
                 _c("product"),
                 _c("opened_date", "date", True),
-                _c("closed_date", "date"),
+                _c("closed_date", "date", strict=True),
                 _c("status"),
                 _c("monthly_fee", "double"),
                 _c("balance", "double"),
@@ -152,7 +166,7 @@ SOURCES: dict[str, Source] = {
                 _c("campaign"),
                 _c("offered_at", "timestamp", True),
                 _c("response"),
-                _c("responded_at", "timestamp"),
+                _c("responded_at", "timestamp", strict=True),
             ),
         ),
         Source(
@@ -258,11 +272,28 @@ def report_ignored(source: Source, landing: Path) -> None:
             log.warning("%s: ignored, %s", path, why)
 
 
-def read_csv_header(path: Path) -> list[str]:
-    """The header line of a CSV file, stripped; an empty file has no header."""
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _header_line(path: Path) -> str:
     with io.TextIOWrapper(_open_text_bytes(path), encoding="utf-8", errors="replace") as f:
-        line = f.readline().strip().lstrip("\ufeff")
-    return [h.strip().strip('"').lower() for h in line.split(",")] if line else []
+        return f.readline().strip("\r\n").lstrip("\ufeff")
+
+
+def csv_delimiter(path: Path) -> str:
+    """The file's delimiter, detected from its header: whichever of , ; tab | splits it into
+    the most columns (a comma when the header has one column). Spreadsheet exports in many
+    locales use ';'."""
+    line = _header_line(path)
+    return max(DELIMITERS, key=lambda d: (line.count(d), d == ","))
+
+
+def read_csv_header(path: Path) -> list[str]:
+    """The header line of a CSV file, split on its delimiter; an empty file has no header."""
+    line = _header_line(path).strip()
+    if not line:
+        return []
+    return [h.strip().strip('"').lower() for h in line.split(csv_delimiter(path))]
 
 
 def check_columns(source: Source, path: Path, found: list[str]) -> None:
@@ -277,10 +308,13 @@ def check_columns(source: Source, path: Path, found: list[str]) -> None:
     missing = [c.name for c in source.columns if c.name not in found]
     if missing:
         expected = ", ".join(c.name for c in source.columns)
+        shown = ", ".join(found) if found else "(empty)"
+        if len(shown) > 300:
+            shown = shown[:300] + "…"
         raise IngestError(
-            f"{path}: missing column(s) {', '.join(missing)}. Expected the {source.name} "
-            f"columns: {expected}. Fix the export (or rename the columns) and re-run "
-            f"`propensity ingest`; nothing from this file was loaded."
+            f"{path}: missing column(s) {', '.join(missing)}. Found the header: {shown}. "
+            f"Expected the {source.name} columns: {expected}. Fix the export (or rename the "
+            f"columns) and re-run `propensity ingest`; nothing from this file was loaded."
         )
     extra = [c for c in found if c and c not in {col.name for col in source.columns}]
     if extra:
@@ -300,9 +334,12 @@ def ensure_tables(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW
         )
     spark.sql(
         f"create table if not exists {schema}.{QUARANTINE} (record string, reason string, "
-        f"_load_id string, _loaded_at timestamp, source string, {FILE_COLUMN} string) "
-        f"using parquet partitioned by (source, {FILE_COLUMN})"
+        f"_load_id string, _loaded_at timestamp, issue_level string, source string, "
+        f"{FILE_COLUMN} string) using parquet partitioned by (source, {FILE_COLUMN})"
     )
+    # quarantines created before field-level issues existed: add the column (null = record)
+    if "issue_level" not in spark.table(f"{schema}.{QUARANTINE}").columns:
+        spark.sql(f"alter table {schema}.{QUARANTINE} add columns (issue_level string)")
     spark.sql(
         f"create table if not exists {schema}.{AUDIT} (load_id string, source string, "
         f"file_name string, file_path string, file_sha256 string, rows_read bigint, "
@@ -510,12 +547,13 @@ def _read_files_as_text(spark, source: Source, paths: list[Path]):
         df = reader.json([literal_path(p) for p in paths])
         return df.select(*names, "_corrupt_record", F.col("_metadata.file_name").alias(FILE_COLUMN))
 
-    # CSV: group files by header so that columns map by name, whatever their order
-    by_header: dict[tuple[str, ...], list[Path]] = {}
+    # CSV: group files by header and delimiter so that columns map by name, in any order
+    by_header: dict[tuple[str, tuple[str, ...]], list[Path]] = {}
     for path in paths:  # headers were checked by preflight
-        by_header.setdefault(tuple(read_csv_header(path)), []).append(path)
+        key = (csv_delimiter(path), tuple(read_csv_header(path)))
+        by_header.setdefault(key, []).append(path)
     frames = []
-    for header, group in by_header.items():
+    for (delimiter, header), group in by_header.items():
         schema = StructType(
             [StructField(h or f"_blank_{i}", StringType()) for i, h in enumerate(header)]
             + [StructField("_corrupt_record", StringType())]
@@ -523,6 +561,7 @@ def _read_files_as_text(spark, source: Source, paths: list[Path]):
         df = (
             spark.read.schema(schema)
             .option("header", True)
+            .option("sep", delimiter)
             .option("mode", "PERMISSIVE")
             # RFC 4180: quoted fields may hold newlines, and "" inside quotes is one quote
             .option("multiLine", True)
@@ -537,10 +576,11 @@ def _read_files_as_text(spark, source: Source, paths: list[Path]):
 
 
 def _typed_with_reason(source: Source, text_df):
-    """Cast each column; attach the first reason a record cannot be loaded, else null."""
+    """Cast each column; attach the first reason a record cannot be loaded (else null) and
+    the field-level issues of a loadable record (optional fields that became null)."""
     from pyspark.sql import functions as F
 
-    typed, checks = [], []
+    typed, checks, field_issues = [], [], []
     checks.append(
         F.when(
             F.col("_corrupt_record").isNotNull(),
@@ -562,7 +602,16 @@ def _typed_with_reason(source: Source, text_df):
         typed.append(cast.alias(c.name))
         if c.required:
             checks.append(F.when(value.isNull(), F.lit(f"missing required field '{c.name}'")))
-        if c.type != "string":
+        if c.lenient:
+            field_issues.append(
+                F.when(
+                    value.isNotNull() & cast.isNull(),
+                    F.format_string(
+                        f"field '{c.name}': '%s' is not a valid {c.type}; loaded as null", value
+                    ),
+                )
+            )
+        elif c.type != "string":
             checks.append(
                 F.when(
                     value.isNotNull() & cast.isNull(),
@@ -597,12 +646,59 @@ def _typed_with_reason(source: Source, text_df):
         F.col("_corrupt_record"),
         F.to_json(F.struct(*[F.col(c.name) for c in source.columns])),
     )
+    issues = F.concat_ws("; ", *field_issues) if field_issues else F.lit("")
     return text_df.select(
         *typed,
         F.coalesce(*checks).alias("_reason"),
+        F.when(issues != "", issues).alias("_field_issues"),
         record.alias("_record"),
         F.col(FILE_COLUMN),
     )
+
+
+_DATA_ENDINGS = (".csv", ".json", ".jsonl", ".parquet", ".gz", jdbc.SUFFIX, ".txt", ".tsv")
+
+
+def expected_layout(landing: Path, sources: dict[str, Source] = SOURCES) -> str:
+    """The landing folder layout ingestion reads, one line per source."""
+    lines = [f"expected layout of {landing}:"]
+    for source in sources.values():
+        need = "required" if source.required else "optional"
+        ext = "/".join(EXTENSIONS[source.format])
+        lines.append(f"  {source.name}/*{ext}  ({need}; or *.jdbc pointing at a table)")
+    return "\n".join(lines)
+
+
+def check_landing_layout(landing: Path, sources: dict[str, Source] = SOURCES) -> None:
+    """Stop when data files sit where no source reads them: directly in the landing folder,
+    or in a folder that is not a source (say ``Customers/`` or ``clients/``). Nothing would
+    load them, so carrying on would silently leave the user's data out."""
+    if not landing.is_dir():
+        return
+    misplaced = []
+    for entry in sorted(landing.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue  # hidden files and generated folders such as _truth/
+        if entry.is_file() and entry.name.lower().endswith(_DATA_ENDINGS):
+            stem = entry.name.split(".")[0].lower()
+            hint = f" (move it to {stem}/)" if stem in sources else ""
+            misplaced.append(f"  {entry.name}: a file directly in the landing folder{hint}")
+        elif entry.is_dir() and entry.name not in sources:
+            files = [f for f in entry.rglob("*") if f.is_file()]
+            if files:
+                near = [s for s in sources if s == entry.name.lower()]
+                hint = f" (rename it to {near[0]}/)" if near else ""
+                misplaced.append(
+                    f"  {entry.name}/: not a source folder, {len(files)} file(s) ignored{hint}"
+                )
+    if misplaced:
+        raise IngestError(
+            f"files in {landing} are where no source reads them:\n"
+            + "\n".join(misplaced)
+            + "\n"
+            + expected_layout(landing, sources)
+            + "\nMove the files into their source folders and run again. Nothing was loaded."
+        )
 
 
 def _missing_required(source: Source, landing: Path) -> IngestError:
@@ -781,11 +877,14 @@ def _stage(
             "_loaded_at",
             file_name.alias(FILE_COLUMN),
         )
-        bad = checked.where(F.col("_reason").isNotNull()).select(
+        rejected = F.col("_reason").isNotNull()
+        # rejected records, and loaded records whose optional fields became null
+        bad = checked.where(rejected | F.col("_field_issues").isNotNull()).select(
             F.col("_record").alias("record"),
-            F.col("_reason").alias("reason"),
+            F.coalesce("_reason", "_field_issues").alias("reason"),
             F.lit(load_id).alias("_load_id"),
             "_loaded_at",
+            F.when(rejected, F.lit("record")).otherwise(F.lit("field")).alias("issue_level"),
             F.lit(source.name).alias("source"),
             file_name.alias(FILE_COLUMN),
         )
@@ -938,6 +1037,7 @@ def ingest_all(
     Either every source loads or none changes: each source's new files are checked and
     staged first, and raw.* is written only once every source has passed.
     """
+    check_landing_layout(landing, sources)
     for source in sources.values():  # fail before loading anything
         if source.required and not landing_files(source, landing):
             raise _missing_required(source, landing)
@@ -966,4 +1066,67 @@ def ingest_all(
         _report_drift(spark, source, schema, plans[source.name], prune_missing)
     for one in staged:
         results.extend(_commit(spark, one, schema))
+    if staged:
+        report_orphans(spark, sources, schema)
     return results
+
+
+def orphan_counts(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA):
+    """Per source with a customer_id: rows and customers that the customer master does not
+    hold, and how many of those customers were quarantined (their master record rejected)."""
+    from pyspark.sql import functions as F
+
+    known = spark.table(f"{schema}.customers").select(F.trim("customer_id").alias("id")).distinct()
+    rejected = (
+        spark.table(f"{schema}.{QUARANTINE}")
+        .where(
+            (F.col("source") == "customers")
+            & (F.coalesce("issue_level", F.lit("record")) == "record")
+        )
+        .select(F.trim(F.get_json_object("record", "$.customer_id")).alias("id"))
+        .where(F.col("id").isNotNull())
+        .distinct()
+    )
+    counts = {}
+    for source in sources.values():
+        if source.name == "customers" or "customer_id" not in {c.name for c in source.columns}:
+            continue
+        orphans = (
+            spark.table(source.table(schema))
+            .select(F.trim("customer_id").alias("id"))
+            .join(known, "id", "left_anti")
+        )
+        row = (
+            orphans.groupBy("id")
+            .count()
+            .join(rejected.withColumn("is_quarantined", F.lit(True)), "id", "left")
+            .agg(
+                F.coalesce(F.sum("count"), F.lit(0)).alias("rows"),
+                F.count(F.lit(1)).alias("customers"),
+                F.count("is_quarantined").alias("quarantined"),
+            )
+            .first()
+        )
+        if row["rows"]:
+            counts[source.name] = (int(row["rows"]), int(row["customers"]), int(row["quarantined"]))
+    return counts
+
+
+def report_orphans(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA) -> None:
+    """Warn about rows whose customer is not in the customer master: they load (a later
+    customers file may bring the customer), but no customer-level table will show them."""
+    for name, (rows, customers, quarantined) in orphan_counts(spark, sources, schema).items():
+        why = (
+            f"; {quarantined:,} of these customers were rejected at ingestion "
+            "(`propensity quarantine --source customers`)"
+            if quarantined
+            else ""
+        )
+        log.warning(
+            "%-22s %s row(s) name %s customer(s) missing from the customer master%s. They "
+            "are kept, but count for nobody until a customers file brings those customers.",
+            name,
+            f"{rows:,}",
+            f"{customers:,}",
+            why,
+        )

@@ -70,7 +70,7 @@ def test_a_planted_one_month_look_ahead_is_caught(spark, pipeline_run, tmp_path,
         violations = {
             row[0]
             for row in spark.sql(
-                f"select distinct violation from {SCHEMA}_dbt_test__audit"
+                f"select distinct violation_reason from {SCHEMA}_dbt_test__audit"
                 ".assert_features_use_no_future_information"
             ).collect()
         }

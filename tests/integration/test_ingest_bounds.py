@@ -61,3 +61,21 @@ def test_plausible_rows_load_and_implausible_ones_are_quarantined_with_reasons(s
 def test_each_bad_value_is_named_in_its_reason(spark, loaded, fragment):
     reasons = [r.reason for r in spark.table(f"{SCHEMA}._quarantine").collect()]
     assert any(fragment in reason for reason in reasons), reasons
+
+
+def test_rows_whose_customer_is_unknown_are_counted_as_orphans(spark, loaded):
+    from pipeline.ingest import orphan_counts
+
+    # only transactions were loaded: T1 and T9 name C1, who is in no customers file
+    assert orphan_counts(spark, SOURCES, SCHEMA) == {"transactions": (2, 1, 0)}
+
+
+def test_quarantine_summary_groups_by_file_and_reason_with_samples(spark, loaded):
+    from pipeline.cli import quarantine_summary
+
+    groups = quarantine_summary(spark, SCHEMA, "transactions", samples=1).collect()
+    assert sum(g.records for g in groups) == 7
+    assert {g._source_file for g in groups} == {"t.csv"}
+    assert {g.issue_level for g in groups} == {"record"}
+    assert all(len(g.samples) == 1 for g in groups)
+    assert quarantine_summary(spark, SCHEMA, "customers", samples=1).count() == 0

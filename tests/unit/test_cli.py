@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.cli import build_parser
 
-COMMANDS = ["run", "generate", "ingest", "dbt", "publish", "serve-api", "dashboard"]
+COMMANDS = ["run", "generate", "ingest", "quarantine", "dbt", "publish", "serve-api", "dashboard"]
 
 
 @pytest.mark.parametrize("argv", [[], *([c] for c in COMMANDS)])

@@ -35,6 +35,7 @@ quarantined_customers as (
     left anti join customers
         on quarantined_records.customer_id = customers.customer_id
     where quarantined_records.source_name = 'customers'
+        and quarantined_records.issue_level = 'record'
         and quarantined_records.customer_id is not null
 
 ),
