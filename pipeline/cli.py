@@ -162,6 +162,7 @@ def cmd_ingest(args: argparse.Namespace, paths: Paths) -> int:
             paths.landing,
             prune_missing=args.prune_missing,
             max_rejected_share=args.max_rejected_share,
+            negative_amounts=args.negative_amounts,
         )
     except IngestError as exc:
         log.error("%s", exc)
@@ -426,6 +427,13 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SHARE",
         help="stop when a file loses more than this share of its records to quarantine "
         "(default: PROPENSITY_MAX_REJECTED_SHARE or 0.2)",
+    )
+    parser.add_argument(
+        "--negative-amounts",
+        choices=["refund", "reject"],
+        default=os.environ.get("PROPENSITY_NEGATIVE_AMOUNTS", "refund"),
+        help="a negative transaction amount is a refund and loads, or an error and is "
+        "quarantined (default: PROPENSITY_NEGATIVE_AMOUNTS or refund)",
     )
 
 

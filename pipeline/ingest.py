@@ -65,6 +65,8 @@ class Column:
     type: str = "string"
     required: bool = False
     strict: bool = False
+    # a money amount whose negative values are refunds, or errors (--negative-amounts)
+    signed_amount: bool = False
 
     @property
     def lenient(self) -> bool:
@@ -122,7 +124,7 @@ SOURCES: dict[str, Source] = {
                 _c("customer_id", required=True),
                 _c("transaction_at", "timestamp", True),
                 _c("posted_at", "timestamp", strict=True),
-                _c("amount", "double", strict=True),
+                Column("amount", "double", strict=True, signed_amount=True),
                 _c("channel"),
                 _c("merchant_category"),
             ),
@@ -575,7 +577,10 @@ def _read_files_as_text(spark, source: Source, paths: list[Path]):
     return _union(frames)
 
 
-def _typed_with_reason(source: Source, text_df):
+NEGATIVE_AMOUNTS = ("refund", "reject")
+
+
+def _typed_with_reason(source: Source, text_df, negative_amounts: str = "refund"):
     """Cast each column; attach the first reason a record cannot be loaded (else null) and
     the field-level issues of a loadable record (optional fields that became null)."""
     from pyspark.sql import functions as F
@@ -627,6 +632,17 @@ def _typed_with_reason(source: Source, text_df):
                     F.format_string(
                         f"field '{c.name}': '%s' is outside the plausible dates "
                         f"{EARLIEST_PLAUSIBLE_DATE} to tomorrow; fix the export",
+                        value,
+                    ),
+                )
+            )
+        if c.signed_amount and negative_amounts == "reject":
+            checks.append(
+                F.when(
+                    cast < 0,
+                    F.format_string(
+                        f"field '{c.name}': '%s' is negative, and negative amounts are set to "
+                        "be errors (--negative-amounts reject; use refund to load them)",
                         value,
                     ),
                 )
@@ -832,7 +848,13 @@ def _check_rejected_share(source, checked, counts, real, paths, max_share) -> No
 
 
 def _stage(
-    spark, source: Source, landing: Path, schema: str, plan: LoadPlan, max_share: float
+    spark,
+    source: Source,
+    landing: Path,
+    schema: str,
+    plan: LoadPlan,
+    max_share: float,
+    negative_amounts: str = "refund",
 ) -> tuple[_Staged | None, list[FileResult]]:
     """Phase 1: read, type and check the new files; write their rows to staging tables only."""
     from pyspark.sql import functions as F
@@ -853,7 +875,7 @@ def _stage(
     load_id = uuid.uuid4().hex[:12]
     names = {p.name for p in todo}
     checked = (
-        _typed_with_reason(source, _read_as_text(spark, source, todo, plan.since))
+        _typed_with_reason(source, _read_as_text(spark, source, todo, plan.since), negative_amounts)
         .withColumn("_loaded_at", F.current_timestamp())
         .cache()
     )
@@ -994,6 +1016,15 @@ def _max_rejected_share(value: float | None) -> float:
     return float(os.environ.get("PROPENSITY_MAX_REJECTED_SHARE", MAX_REJECTED_SHARE))
 
 
+def _negative_amounts(value: str) -> str:
+    if value not in NEGATIVE_AMOUNTS:
+        raise IngestError(
+            f"negative_amounts is {value!r}: use refund (negative amounts are refunds, the "
+            "default) or reject (they are errors and go to the quarantine)"
+        )
+    return value
+
+
 def ingest_source(
     spark,
     source: Source,
@@ -1002,6 +1033,7 @@ def ingest_source(
     plan: LoadPlan | None = None,
     prune_missing: bool = False,
     max_rejected_share: float | None = None,
+    negative_amounts: str = "refund",
 ) -> list[FileResult]:
     """Load the new or changed files of one source; return one result per file.
 
@@ -1015,7 +1047,13 @@ def ingest_source(
         preflight(source, plan.todo)
     try:
         staged, results = _stage(
-            spark, source, landing, schema, plan, _max_rejected_share(max_rejected_share)
+            spark,
+            source,
+            landing,
+            schema,
+            plan,
+            _max_rejected_share(max_rejected_share),
+            _negative_amounts(negative_amounts),
         )
     except Exception:
         _drop_staging(spark, source, schema)
@@ -1031,6 +1069,7 @@ def ingest_all(
     schema: str = RAW_SCHEMA,
     prune_missing: bool = False,
     max_rejected_share: float | None = None,
+    negative_amounts: str = "refund",
 ) -> list[FileResult]:
     """Ingest every source into ``schema``; optional sources may be missing or empty.
 
@@ -1049,11 +1088,14 @@ def ingest_all(
         plans[source.name] = plan_load(spark, source, landing_files(source, landing), schema)
         preflight(source, plans[source.name].todo)
     share = _max_rejected_share(max_rejected_share)
+    negative = _negative_amounts(negative_amounts)
     staged: list[_Staged] = []
     results: list[FileResult] = []
     try:
         for source in sources.values():
-            one, skipped = _stage(spark, source, landing, schema, plans[source.name], share)
+            one, skipped = _stage(
+                spark, source, landing, schema, plans[source.name], share, negative
+            )
             if one:
                 staged.append(one)
             else:

@@ -7,6 +7,17 @@
     user: loader
     password_env: CRM_PASSWORD   # optional; the password itself is never written in the file
     watermark: updated_at        # optional: load incrementally, rows above the last one loaded
+    key: customer_id             # optional: with partitions, read in parallel slices of the key
+    partitions: 4                # optional (PostgreSQL): slices by a hash of the key
+
+Connection settings shared by several tables go once into ``landing/db_connections.yml``
+(or ``.json``), and a pointer names one with ``connection:`` instead of url/user::
+
+    connections:
+      crm:
+        url: jdbc:postgresql://127.0.0.1:5432/crm
+        user: loader
+        password_env: CRM_PASSWORD
 
 Ingestion treats the table like a file: every column is read as text and goes through the
 same explicit schema, quarantine and audit, and its rows live in the raw table's partition
@@ -27,6 +38,7 @@ from pathlib import Path
 import yaml
 
 SUFFIX = ".jdbc"
+CONNECTIONS_FILES = ("db_connections.yml", "db_connections.yaml", "db_connections.json")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 _DRIVERS = {"postgresql": "org.postgresql.Driver", "mysql": "com.mysql.cj.jdbc.Driver"}
 DEFAULT_DRIVER_JARS = ("/usr/share/java/postgresql.jar",)
@@ -45,27 +57,30 @@ class JdbcSpec:
     user: str | None = None
     password_env: str | None = None
     watermark: str | None = None
+    key: str | None = None
+    partitions: int = 1
 
     @classmethod
     def read(cls, path: Path) -> JdbcSpec:
-        """Parse and validate a pointer file."""
+        """Parse and validate a pointer file (and the connection it names, if any)."""
         try:
             spec = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
             raise JdbcSpecError(f"not valid YAML ({exc})") from None
         if not isinstance(spec, dict):
             raise JdbcSpecError("expected a YAML mapping with url and table")
-        if "password" in spec:
-            raise JdbcSpecError(
-                "holds a password: remove it, put the password in an environment variable "
-                "and name that variable in password_env"
-            )
-        unknown = sorted(set(spec) - {"url", "table", "user", "password_env", "watermark"})
+        _refuse_password(spec)
+        keys = {"url", "table", "user", "password_env", "watermark", "key", "partitions"}
+        unknown = sorted(set(spec) - keys - {"connection"})
         if unknown:
             raise JdbcSpecError(
-                f"unknown key(s) {', '.join(unknown)}: use url, table, user, password_env, "
-                "watermark"
+                f"unknown key(s) {', '.join(unknown)}: use {', '.join(sorted(keys))} or connection"
             )
+        if "connection" in spec:
+            if "url" in spec:
+                raise JdbcSpecError("names a connection and a url: keep one of them")
+            shared = _connection(path.parent.parent, str(spec.pop("connection")))
+            spec = {**shared, **spec}
         url, table = str(spec.get("url", "")), str(spec.get("table", ""))
         if not url.startswith("jdbc:"):
             raise JdbcSpecError(f"url {url!r} must be a JDBC URL, e.g. jdbc:postgresql://host/db")
@@ -76,7 +91,40 @@ class JdbcSpec:
         watermark = spec.get("watermark")
         if watermark is not None and not _IDENTIFIER.match(str(watermark)):
             raise JdbcSpecError(f"watermark {watermark!r} must be a column name")
-        return cls(url, table, spec.get("user"), spec.get("password_env"), watermark)
+        key = spec.get("key")
+        if key is not None and not _IDENTIFIER.match(str(key)):
+            raise JdbcSpecError(f"key {key!r} must be a column name")
+        partitions = spec.get("partitions", 1)
+        if not isinstance(partitions, int) or not 1 <= partitions <= 256:
+            raise JdbcSpecError(f"partitions {partitions!r} must be a whole number, 1 to 256")
+        if partitions > 1 and key is None:
+            raise JdbcSpecError("partitions needs key: the column to slice the table by")
+        if partitions > 1 and not url.startswith("jdbc:postgresql:"):
+            raise JdbcSpecError(
+                "partitions slice by PostgreSQL's hashtext(key): for another database, "
+                "leave partitions out (one reader)"
+            )
+        return cls(
+            url,
+            table,
+            spec.get("user"),
+            spec.get("password_env"),
+            watermark,
+            None if key is None else str(key),
+            partitions,
+        )
+
+    def predicates(self, key_column: str | None = None) -> list[str] | None:
+        """One WHERE condition per parallel slice: a hash of the key, modulo partitions.
+        Built from the validated key name (as the database spells it) and a whole number,
+        never from data."""
+        if self.partitions <= 1 or not self.key:
+            return None
+        column = key_column or self.key
+        if not _IDENTIFIER.match(column):
+            raise JdbcSpecError(f"key column {column!r} is not a plain column name")
+        bucket = f'mod(abs(hashtext(cast("{column}" as text))), {self.partitions})'
+        return [f"{bucket} = {i}" for i in range(self.partitions)]
 
     def options(self) -> dict[str, str]:
         """Spark JDBC reader options (the password read from the environment now)."""
@@ -93,6 +141,43 @@ class JdbcSpec:
                 )
             options["password"] = os.environ[self.password_env]
         return options
+
+
+def _refuse_password(spec: dict) -> None:
+    if "password" in spec:
+        raise JdbcSpecError(
+            "holds a password: remove it, put the password in an environment variable "
+            "and name that variable in password_env"
+        )
+
+
+def _connection(landing: Path, name: str) -> dict:
+    """The named entry of the landing folder's connections file."""
+    found = [landing / n for n in CONNECTIONS_FILES if (landing / n).is_file()]
+    if not found:
+        raise JdbcSpecError(
+            f"names connection {name!r}, but {landing} has no {CONNECTIONS_FILES[0]}: create "
+            "it with connections: {" + name + ": {url: jdbc:..., user: ...}}"
+        )
+    try:
+        content = yaml.safe_load(found[0].read_text()) or {}  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        raise JdbcSpecError(f"{found[0].name} is not valid YAML or JSON ({exc})") from None
+    connections = content.get("connections") if isinstance(content, dict) else None
+    if not isinstance(connections, dict) or not isinstance(connections.get(name), dict):
+        known = ", ".join(sorted(connections)) if isinstance(connections, dict) else "none"
+        raise JdbcSpecError(
+            f"names connection {name!r}, which {found[0].name} does not define (it has: {known})"
+        )
+    entry = connections[name]
+    _refuse_password(entry)
+    unknown = sorted(set(entry) - {"url", "user", "password_env"})
+    if unknown:
+        raise JdbcSpecError(
+            f"connection {name!r} in {found[0].name} has unknown key(s) {', '.join(unknown)}: "
+            "use url, user, password_env"
+        )
+    return dict(entry)
 
 
 def driver_jars() -> list[str]:
@@ -116,7 +201,14 @@ def read_as_text(spark, spec: JdbcSpec, names: list[str], since: str | None = No
 
     actual = {c.lower(): c for c in table_columns(spark, spec)}
     custom = ", ".join(f"`{actual[n]}` STRING" for n in names)
-    df = spark.read.format("jdbc").options(**spec.options()).option("customSchema", custom).load()
+    options = {**spec.options(), "customSchema": custom}
+    predicates = spec.predicates(actual.get(spec.key.lower()) if spec.key else None)
+    if predicates:
+        url = options.pop("url")
+        table = options.pop("dbtable")
+        df = spark.read.jdbc(url, table, predicates=predicates, properties=options)
+    else:
+        df = spark.read.format("jdbc").options(**options).load()
     if since is not None and spec.watermark:
         df = df.where(df[actual[spec.watermark.lower()]] > F.lit(since))
     return df.select(*[df[actual[n]].alias(n) for n in names])

@@ -79,3 +79,27 @@ def test_quarantine_summary_groups_by_file_and_reason_with_samples(spark, loaded
     assert {g.issue_level for g in groups} == {"record"}
     assert all(len(g.samples) == 1 for g in groups)
     assert quarantine_summary(spark, SCHEMA, "customers", samples=1).count() == 0
+
+
+def test_negative_amounts_are_refunds_by_default_and_errors_when_set(spark, tmp_path):
+    schema = "raw_negative_test"
+    spark.sql(f"drop database if exists {schema} cascade")
+    ensure_tables(spark, schema=schema)
+    (tmp_path / "transactions").mkdir()
+    rows = ["T1,C1,2026-01-05 10:00:00,,12.50,card,retail", "T2,C1,2026-01-05 10:00:00,,-3,c,r"]
+    (tmp_path / "transactions" / "t.csv").write_text("\n".join([HEADER, *rows]) + "\n")
+    try:
+        ingest_source(
+            spark,
+            SOURCES["transactions"],
+            tmp_path,
+            schema=schema,
+            max_rejected_share=1.0,
+            negative_amounts="reject",
+        )
+        loaded = [r.transaction_id for r in spark.table(f"{schema}.transactions").collect()]
+        (reason,) = [r.reason for r in spark.table(f"{schema}._quarantine").collect()]
+    finally:
+        spark.sql(f"drop database if exists {schema} cascade")
+    assert loaded == ["T1"]
+    assert reason.startswith("field 'amount': '-3' is negative, and negative amounts are set")

@@ -148,3 +148,28 @@ def test_a_watermark_loads_only_new_rows_and_keeps_the_earlier_ones(spark, landi
     audit = sorted(spark.table(f"{SCHEMA}._load_audit").collect(), key=lambda r: r.loaded_at)
     assert [a.rows_read for a in audit] == [3, 2], "the second load read only the new rows"
     assert [r.status for r in _ingest(spark, landing)] == ["skipped"], "nothing new: skipped"
+
+
+def test_a_shared_connection_and_a_key_partitioned_read(spark, landing):
+    from pipeline.jdbc import JdbcSpec, read_as_text
+
+    _write_table(spark, [_row(f"D{i}") for i in range(1, 8)])
+    (landing / "db_connections.yml").write_text(
+        f"connections:\n  crm:\n    url: {URL}\n    user: postgres\n"
+    )
+    pointer = landing / "customers" / "crm.jdbc"
+    pointer.write_text(f"connection: crm\ntable: {TABLE}\nkey: customer_id\npartitions: 3\n")
+    spec = JdbcSpec.read(pointer)
+    assert (spec.url, spec.user, spec.partitions) == (URL, "postgres", 3)
+    frame = read_as_text(spark, spec, [c.name for c in SOURCES["customers"].columns])
+    assert frame.rdd.getNumPartitions() == 3
+    _ingest(spark, landing)
+    loaded = sorted(r.customer_id for r in spark.table(f"{SCHEMA}.customers").collect())
+    assert loaded == [f"D{i}" for i in range(1, 8)]
+
+
+def test_a_connection_that_is_not_defined_is_named(spark, landing):
+    pointer = landing / "customers" / "crm.jdbc"
+    pointer.write_text(f"connection: warehouse\ntable: {TABLE}\n")
+    with pytest.raises(IngestError, match="db_connections.yml"):
+        _ingest(spark, landing)
