@@ -562,12 +562,14 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     paths = Paths.from_env(args.home)
     paths.export()
-    if not _needs_lock(args):
-        return args.func(args, paths)
+    from pipeline.metastore import MetastoreInUse
+
     try:
+        if not _needs_lock(args):
+            return args.func(args, paths)
         with state_lock(paths, args.command):
             return args.func(args, paths)
-    except StateBusy as busy:
+    except (StateBusy, MetastoreInUse) as busy:
         log.error("%s", busy)
         return 3
 

@@ -44,6 +44,11 @@ def get_spark(target: str | None = None):
     """Create (or return) the process's Spark session with the profile's settings."""
     from pyspark.sql import SparkSession
 
+    if not os.environ.get("SPARK_REMOTE") and SparkSession.getActiveSession() is None:
+        from pipeline.config import Paths
+        from pipeline.metastore import check_metastore_free
+
+        check_metastore_free(Paths.from_env().metastore)  # before any JVM retries it
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = spark_settings(target=target)
     builder = SparkSession.builder
