@@ -9,11 +9,11 @@
     * auto (the default): contractual when the accounts source has rows, else non_contractual
       (also before the first ingest, when the accounts table does not exist yet).
 
-    The accounts source is referenced even when the var is set, so lineage shows that the
-    definition depends on it. -#}
-{% macro churn_definition() -%}
+    The accounts staging model is referenced even when the var is set, so lineage shows
+    that the definition depends on it (and only staging reads sources). -#}
+{% macro churn_definition(in_hook=false) -%}
     {%- set chosen = var('churn_definition', 'auto') -%}
-    {%- set accounts = source('raw', 'accounts') -%}
+    {%- set accounts = none if in_hook else ref('stg_raw__accounts') -%}
     {%- if chosen not in ('auto', 'contractual', 'non_contractual') -%}
         {{ exceptions.raise_compiler_error(
             "var churn_definition is '" ~ chosen ~ "': use contractual, non_contractual or auto"
@@ -25,8 +25,14 @@
     {%- if not execute -%}
         {{ return('non_contractual') }}
     {%- endif -%}
-    {#- before the first ingest (dbt compile, sqlfluff) there is no accounts table yet -#}
-    {%- if adapter.get_relation(accounts.database, accounts.schema, accounts.identifier) is none -%}
+    {%- if in_hook -%}
+        {#- hooks cannot ref(): they ask the raw table by name (never source() in a model's
+            macro, which would make every caller read a source) -#}
+        {%- set accounts = adapter.get_relation(database=none, schema='raw', identifier='accounts') -%}
+    {%- endif -%}
+    {#- before the first ingest or build (dbt compile, sqlfluff) there is no table to ask -#}
+    {%- if accounts is none or adapter.get_relation(
+            accounts.database, accounts.schema, accounts.identifier) is none -%}
         {{ return('non_contractual') }}
     {%- endif -%}
     {%- set result = run_query('select count(*) as account_rows from ' ~ accounts) -%}
@@ -37,7 +43,7 @@
 {#- on-run-start: say in the run log which definition this build uses and why. -#}
 {% macro log_churn_definition() -%}
     {%- if execute -%}
-        {%- set definition = churn_definition() -%}
+        {%- set definition = churn_definition(in_hook=true) -%}
         {%- set how = 'set by var churn_definition' if var('churn_definition', 'auto') != 'auto'
             else 'chosen automatically: ' ~ ('the accounts source has rows' if definition == 'contractual'
             else 'no accounts feed') -%}

@@ -33,14 +33,32 @@ NON_FEATURE_COLUMNS = {
 LABEL_COLUMN = "is_churned_within_horizon"
 
 
-def feature_columns(df) -> list[str]:
-    """Numeric model inputs of a feature/training DataFrame, in table order."""
+def feature_columns(df, allowed: list[str] | None = None) -> list[str]:
+    """Numeric model inputs of a feature/training DataFrame, in table order; with
+    ``allowed`` (the feature registry, seed feature_dictionary) only those. A registered
+    feature missing from the table is an error: the registry and the SQL disagree."""
     numeric = ("int", "bigint", "double", "float", "smallint", "tinyint", "decimal")
-    return [
+    candidates = [
         name
         for name, dtype in df.dtypes
         if name not in NON_FEATURE_COLUMNS and dtype.startswith(numeric)
     ]
+    if allowed is None:
+        return candidates
+    missing = sorted(set(allowed) - set(candidates))
+    if missing:
+        raise ValueError(
+            f"feature_dictionary lists model inputs that the feature table lacks (or holds "
+            f"as non-numbers): {', '.join(missing)}. Add them to customer_features_monthly "
+            "or set is_model_input to false in seeds/feature_dictionary.csv."
+        )
+    return [name for name in candidates if name in set(allowed)]
+
+
+def registered_features(feature_dictionary) -> list[str]:
+    """Model inputs of the feature registry (the small seed feature_dictionary)."""
+    rows = feature_dictionary.where("is_model_input").select("feature_name").collect()
+    return [row.feature_name for row in rows]
 
 
 def fingerprint(df, columns: list[str]) -> str:

@@ -361,7 +361,7 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
         with step("check source freshness"):
             freshness = ["source", "freshness", *(["--vars", dbt_vars] if dbt_vars else [])]
             code = run_dbt(freshness)
-            if code:
+            if code == 1:  # 1: stale sources; 2: dbt itself failed (its error is above)
                 log.error(
                     "the raw data is older than freshness_error_after_hours: load new landing "
                     "files, or raise the threshold, e.g. --vars "

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import yaml
+
 from pipeline import jdbc
 from pipeline.spark import RAW_SCHEMA
 
@@ -205,10 +207,66 @@ def _open_text_bytes(path: Path):
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 
-def _check_utf8(path: Path) -> None:
-    """Raise IngestError naming the first line that is not UTF-8 (a Latin-1 export would
-    otherwise load as mangled text)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+SETTINGS_FILE = "_source.yml"
+# Python codec name -> the Java charset Spark reads with
+ENCODINGS = {"utf-8": "UTF-8", "iso8859-1": "ISO-8859-1"}
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """How a source's files are written, from ``landing/<source>/_source.yml`` (optional)::
+
+    encoding: latin-1   # utf-8 (default) or latin-1 (iso-8859-1); convert others to UTF-8
+    delimiter: ";"      # CSV only; detected from the header when left out
+    """
+
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+
+    @property
+    def spark_encoding(self) -> str:
+        return ENCODINGS[self.encoding]
+
+
+def file_settings(path: Path) -> FileSettings:
+    """The settings of the folder a landing file is in."""
+    settings = path.parent / SETTINGS_FILE
+    if not settings.is_file():
+        return FileSettings()
+    try:
+        spec = yaml.safe_load(settings.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise IngestError(f"{settings}: not valid YAML ({exc}); fix it and re-run") from None
+    if not isinstance(spec, dict) or set(spec) - {"encoding", "delimiter"}:
+        raise IngestError(
+            f"{settings}: expected a mapping with encoding and/or delimiter, e.g. "
+            "'encoding: latin-1'; fix it and re-run"
+        )
+    encoding = str(spec.get("encoding", "utf-8"))
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = encoding
+    if name not in ENCODINGS:
+        raise IngestError(
+            f"{settings}: encoding {encoding!r} is not supported: use utf-8 or latin-1 "
+            "(convert other encodings with `iconv -t utf-8`)"
+        )
+    delimiter = spec.get("delimiter")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise IngestError(
+            f"{settings}: delimiter {delimiter!r} is not supported: use one of "
+            + ", ".join(repr(d) for d in DELIMITERS)
+        )
+    return FileSettings(name, delimiter)
+
+
+def _check_encoding(path: Path) -> None:
+    """Raise IngestError naming the first line that is not valid text in the file's
+    encoding (UTF-8 unless its folder's _source.yml declares another): a Latin-1 export
+    would otherwise load as mangled text."""
+    encoding = file_settings(path).encoding
+    decoder = codecs.getincrementaldecoder(encoding)()
     lines_before = 0
     with _open_text_bytes(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -217,16 +275,17 @@ def _check_utf8(path: Path) -> None:
             except UnicodeDecodeError as exc:
                 line = lines_before + chunk[: exc.start].count(b"\n") + 1
                 raise IngestError(
-                    f"{path}: line {line:,} is not UTF-8 text (byte 0x{chunk[exc.start]:02x}). "
-                    "Re-export the file as UTF-8 (a Latin-1 or Windows-1252 export can be "
-                    "converted with `iconv -f latin1 -t utf-8`) and re-run; nothing was loaded."
+                    f"{path}: line {line:,} is not {encoding} text (byte "
+                    f"0x{chunk[exc.start]:02x}). Re-export the file as UTF-8, or declare its "
+                    f"encoding in {SETTINGS_FILE} in its folder (e.g. 'encoding: latin-1'), "
+                    "and re-run; nothing was loaded."
                 ) from None
             lines_before += chunk.count(b"\n")
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise IngestError(
-                f"{path}: the file ends in the middle of a UTF-8 character: it looks "
+                f"{path}: the file ends in the middle of a {encoding} character: it looks "
                 "truncated. Re-export it and re-run; nothing was loaded."
             ) from None
 
@@ -247,6 +306,8 @@ def ignored_because(source: Source, path: Path) -> str | None:
     allowed = EXTENSIONS[source.format]
     if not path.is_file():
         return "not a file"
+    if path.name == SETTINGS_FILE:
+        return "the source's settings (encoding, delimiter)"
     if name.endswith(jdbc.SUFFIX) or name.endswith(allowed):
         return None
     if source.format != "parquet" and name.endswith(tuple(f"{e}.gz" for e in allowed)):
@@ -270,7 +331,7 @@ def report_ignored(source: Source, landing: Path) -> None:
         return
     for path in sorted(folder.iterdir()):
         why = ignored_because(source, path)
-        if why:
+        if why and path.name != SETTINGS_FILE:
             log.warning("%s: ignored, %s", path, why)
 
 
@@ -278,14 +339,18 @@ DELIMITERS = (",", ";", "\t", "|")
 
 
 def _header_line(path: Path) -> str:
-    with io.TextIOWrapper(_open_text_bytes(path), encoding="utf-8", errors="replace") as f:
+    encoding = file_settings(path).encoding
+    with io.TextIOWrapper(_open_text_bytes(path), encoding=encoding, errors="replace") as f:
         return f.readline().strip("\r\n").lstrip("\ufeff")
 
 
 def csv_delimiter(path: Path) -> str:
-    """The file's delimiter, detected from its header: whichever of , ; tab | splits it into
-    the most columns (a comma when the header has one column). Spreadsheet exports in many
-    locales use ';'."""
+    """The file's delimiter: as declared in its folder's _source.yml, else detected from
+    its header: whichever of , ; tab | splits it into the most columns (a comma when the
+    header has one column). Spreadsheet exports in many locales use ';'."""
+    declared = file_settings(path).delimiter
+    if declared:
+        return declared
     line = _header_line(path)
     return max(DELIMITERS, key=lambda d: (line.count(d), d == ","))
 
@@ -546,6 +611,10 @@ def _read_files_as_text(spark, source: Source, paths: list[Path]):
             + [StructField("_corrupt_record", StringType())]
         )
         reader = spark.read.schema(schema).option("mode", "PERMISSIVE")
+        settings = file_settings(paths[0])  # one folder, one settings file
+        if settings.encoding != "utf-8":
+            # Spark reads JSON lines in another charset only with an explicit line separator
+            reader = reader.option("encoding", settings.spark_encoding).option("lineSep", "\n")
         df = reader.json([literal_path(p) for p in paths])
         return df.select(*names, "_corrupt_record", F.col("_metadata.file_name").alias(FILE_COLUMN))
 
@@ -564,6 +633,7 @@ def _read_files_as_text(spark, source: Source, paths: list[Path]):
             spark.read.schema(schema)
             .option("header", True)
             .option("sep", delimiter)
+            .option("encoding", file_settings(group[0]).spark_encoding)
             .option("mode", "PERMISSIVE")
             # RFC 4180: quoted fields may hold newlines, and "" inside quotes is one quote
             .option("multiLine", True)
@@ -781,7 +851,7 @@ def preflight(source: Source, paths: list[Path]) -> None:
         if path.suffix == jdbc.SUFFIX:
             continue  # checked against its table when planned (_table_fingerprint)
         if source.format in ("csv", "json"):
-            _check_utf8(path)
+            _check_encoding(path)
         if source.format == "csv":
             header = read_csv_header(path)
             if not header:

@@ -70,7 +70,14 @@ def model(dbt, session):
     from pyspark.sql import functions as F
 
     from ml.scoring_model import RFM_LOGISTIC_REGRESSION, XGBOOST, artifact_to_bytes
-    from ml.spark_jobs import LABEL_COLUMN, bounded_sample, feature_columns, fingerprint, version_id
+    from ml.spark_jobs import (
+        LABEL_COLUMN,
+        bounded_sample,
+        feature_columns,
+        fingerprint,
+        registered_features,
+        version_id,
+    )
     from ml.store import ModelStore
     from ml.training import TrainingSettings, check_label_counts, train_churn_model
 
@@ -79,7 +86,8 @@ def model(dbt, session):
     if definition is None:
         raise RuntimeError("churn_labels is empty: is there any transaction in the landing zone?")
     churn_definition, horizon = definition["churn_definition"], int(definition["horizon_months"])
-    features = feature_columns(training)
+    # the model's inputs are the registry's: seeds/feature_dictionary.csv, is_model_input
+    features = feature_columns(training, registered_features(dbt.ref("feature_dictionary")))
     settings = TrainingSettings(
         min_positives=int(dbt.config.get("min_positives")),
         max_candidates=int(dbt.config.get("max_candidates")),

@@ -51,9 +51,30 @@ def test_latin1_text_is_refused_with_the_line_and_how_to_convert(spark, landing)
     path = landing / "customers" / "more_customers.csv"
     row = "Z1,José,z1@example.com,1980-01-01,north,mass,2024-01-01,2024-01-01 09:00:00"
     path.write_bytes((HEADER + "\n" + row + "\n").encode("latin-1"))
-    with pytest.raises(IngestError, match=r"more_customers\.csv: line 2 is not UTF-8.*iconv"):
+    with pytest.raises(IngestError, match=r"more_customers\.csv: line 2 is not utf-8.*_source"):
         ingest_all(spark, landing, schema=SCHEMA)
     assert _loaded_rows(spark) == 0
+
+
+def test_a_declared_encoding_reads_latin1_csv_and_json(spark, landing):
+    row = "Z1,José,z1@example.com,1980-01-01,north,mass,2024-01-01,2024-01-01 09:00:00"
+    (landing / "customers" / "more_customers.csv").write_bytes(
+        (HEADER + "\n" + row + "\n").encode("latin-1")
+    )
+    (landing / "customers" / "_source.yml").write_text("encoding: latin-1\n")
+    support = landing / "support_interactions"
+    (support / "more.jsonl").write_bytes(
+        '{"interaction_id": "I1", "customer_id": "Z1", "created_at": "2024-02-01 10:00:00", '
+        '"topic": "réclamation"}\n'.encode("latin-1")
+    )
+    (support / "_source.yml").write_text("encoding: iso-8859-1\n")
+    ingest_all(spark, landing, schema=SCHEMA)
+    name = spark.sql(f"select first_name from {SCHEMA}.customers where customer_id = 'Z1'")
+    assert name.first()[0] == "José"
+    topic = spark.sql(
+        f"select topic from {SCHEMA}.support_interactions where interaction_id = 'I1'"
+    )
+    assert topic.first()[0] == "réclamation"
 
 
 def test_rfc4180_quoting_is_read_as_written(spark, landing):

@@ -25,6 +25,33 @@ cleaned as (
 
     from source
 
+),
+
+final as (
+
+    -- identical bad lines in one file are separate records: number them
+    select
+        sha2(
+            concat_ws(
+                '|',
+                source_name,
+                source_file,
+                issue_level,
+                reason,
+                coalesce(record, ''),
+                cast(
+                    row_number() over (
+                        partition by source_name, source_file, issue_level, reason, record
+                        order by loaded_at
+                    ) as string
+                )
+            ),
+            256
+        ) as quarantine_record_id,
+        *
+
+    from cleaned
+
 )
 
-select * from cleaned
+select * from final
