@@ -728,15 +728,21 @@ def _typed_with_reason(source: Source, text_df, negative_amounts: str = "refund"
                     ),
                 )
             )
-    record = F.coalesce(
-        F.col("_corrupt_record"),
-        F.to_json(F.struct(*[F.col(c.name) for c in source.columns])),
-    )
     issues = F.concat_ws("; ", *field_issues) if field_issues else F.lit("")
+    reason = F.coalesce(*checks)
+    field_issue = F.when(issues != "", issues)
+    # the record's text goes to the quarantine only: build it for flagged records alone
+    record = F.when(
+        reason.isNotNull() | field_issue.isNotNull(),
+        F.coalesce(
+            F.col("_corrupt_record"),
+            F.to_json(F.struct(*[F.col(c.name) for c in source.columns])),
+        ),
+    )
     return text_df.select(
         *typed,
-        F.coalesce(*checks).alias("_reason"),
-        F.when(issues != "", issues).alias("_field_issues"),
+        reason.alias("_reason"),
+        field_issue.alias("_field_issues"),
         record.alias("_record"),
         F.col(FILE_COLUMN),
     )
