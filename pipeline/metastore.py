@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from pathlib import Path
 
 LOCK_FILE = Path("metastore_db") / "dbex.lck"
@@ -67,16 +68,36 @@ def _command_of(pid: int) -> str:
     return text[:160] + ("…" if len(text) > 160 else "")
 
 
-def check_metastore_free(metastore_dir: Path) -> None:
-    """Raise MetastoreInUse naming the holder when another process has the metastore open."""
+def _parent_of(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("PPid")))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def _holder(lock: Path) -> tuple[bool, int | None]:
+    try:
+        pid = _holder_from_proc_locks(lock)
+        return pid is not None, pid
+    except (OSError, ValueError):
+        return _held_by_another_process(lock), None
+
+
+def check_metastore_free(metastore_dir: Path, orphan_grace_seconds: float = 30.0) -> None:
+    """Raise MetastoreInUse naming the holder when another process has the metastore open.
+
+    A JVM whose Python parent has exited (now a child of init) is a previous command's
+    Spark shutting down: wait for it, up to ``orphan_grace_seconds``. Anything else fails
+    at once."""
     lock = Path(metastore_dir) / LOCK_FILE
     if not lock.is_file():
         return
-    try:
-        pid = _holder_from_proc_locks(lock)
-        held = pid is not None
-    except (OSError, ValueError):
-        pid, held = None, _held_by_another_process(lock)
+    held, pid = _holder(lock)
+    deadline = time.monotonic() + orphan_grace_seconds
+    while held and pid is not None and _parent_of(pid) == 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        held, pid = _holder(lock)
     if not held or pid == os.getpid():
         return
     who = f"process {pid} ({_command_of(pid)})" if pid else "another process"
