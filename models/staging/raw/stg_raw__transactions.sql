@@ -1,3 +1,8 @@
+-- Materialized as a table, unlike the other staging models: the de-duplication ranks every
+-- transaction, and three models and four tests read the result. As a view the ranking was
+-- recomputed by each of them (7 times per build).
+{{ config(materialized='table') }}
+
 with
 
 source as (
