@@ -109,8 +109,18 @@ def _check(code: int) -> None:
 
 
 def _spark():
-    from pipeline.spark import get_spark
+    from pyspark.sql import SparkSession
 
+    from pipeline.spark import get_spark, size_driver_memory
+
+    if SparkSession.getActiveSession() is None and not os.environ.get("SPARK_REMOTE"):
+        memory = size_driver_memory(Paths.from_env().landing)
+        if memory:
+            log.info(
+                "Spark driver memory %s, sized for the landing zone (SPARK_DRIVER_MEMORY "
+                "overrides it)",
+                memory,
+            )
     return get_spark()
 
 

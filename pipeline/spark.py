@@ -13,6 +13,34 @@ import yaml
 from pipeline.config import PROJECT_DIR
 
 RAW_SCHEMA = "raw"  # where ingestion writes; dbt sources read it
+GIB = 1 << 30
+
+
+def driver_memory_for(landing_bytes: int, machine_bytes: int) -> str:
+    """Local Spark memory for a landing zone: the 4 GB default, plus 3 bytes per byte of
+    landing data (parsed rows, shuffles and the cached source are a few times their files),
+    at most 70% of the machine's memory and never below the default."""
+    want = 4 * GIB + 3 * landing_bytes
+    cap = max(4 * GIB, int(machine_bytes * 0.7))
+    return f"{max(4, min(want, cap) // GIB)}g"
+
+
+def _machine_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * GIB
+
+
+def size_driver_memory(landing: Path) -> str | None:
+    """Set SPARK_DRIVER_MEMORY from the landing zone's size unless the user set it; return
+    the value chosen (None when the user's setting stands)."""
+    if os.environ.get("SPARK_DRIVER_MEMORY"):
+        return None
+    files = [p for p in landing.rglob("*") if p.is_file()] if landing.is_dir() else []
+    memory = driver_memory_for(sum(p.stat().st_size for p in files), _machine_bytes())
+    os.environ["SPARK_DRIVER_MEMORY"] = memory
+    return memory
 
 
 def spark_settings(

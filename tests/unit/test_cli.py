@@ -55,3 +55,12 @@ def test_a_second_command_on_the_same_state_folder_is_refused_at_once(
     assert "own PROPENSITY_HOME" in caplog.text
     with state_lock(paths, "run"):  # released: free again
         pass
+
+
+def test_driver_memory_grows_with_the_landing_zone_within_the_machine():
+    from pipeline.spark import GIB, driver_memory_for
+
+    assert driver_memory_for(50 << 20, 24 * GIB) == "4g"  # a sample zone: the default
+    assert driver_memory_for(2 * GIB, 24 * GIB) == "10g"
+    assert driver_memory_for(20 * GIB, 24 * GIB) == "16g"  # 70% of the machine at most
+    assert driver_memory_for(20 * GIB, 4 * GIB) == "4g"  # never below the default
