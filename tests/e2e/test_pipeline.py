@@ -224,6 +224,20 @@ def test_dashboard_pages_render_the_published_scores(pipeline_run, page, monkeyp
     assert app.title[0].value
 
 
+def test_dashboard_overview_says_the_horizon_and_the_quality_in_plain_words(
+    pipeline_run, monkeypatch
+):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
+    path = PROJECT_DIR / "serving" / "dashboard" / "views" / "overview.py"
+    app = AppTest.from_file(str(path), default_timeout=60).run()
+    labels = [m.label for m in app.metric]
+    assert "Expected to leave in the next 3 months" in labels
+    assert "Riskiest 10% vs average" in labels
+    assert any("0.5 is a coin toss" in c.value for c in app.caption)
+
+
 def test_dashboard_lookup_shows_a_customer(spark, pipeline_run, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

@@ -1,5 +1,6 @@
 """Overview: how many customers are at risk, and the score distribution."""
 
+import pandas as pd
 import streamlit as st
 
 from serving.dashboard.data import probability_histogram, snapshot_or_stop
@@ -8,18 +9,45 @@ snapshot = snapshot_or_stop()
 customers = snapshot.customers
 model = snapshot.current_model
 
+
+def fact(name: str):
+    """A fact of the published model, or None when it is missing or unknown."""
+    value = model.get(name) if model else None
+    return value if value is not None and pd.notna(value) else None
+
+
 st.title("Churn risk overview")
 st.caption(
     f"Scores as of {snapshot.manifest['as_of_month']} · model {snapshot.manifest['model_version']}"
     f" · published {snapshot.manifest['published_at']}"
 )
 high = int((customers["risk_band"] == "high").sum())
+horizon = int(fact("horizon_months")) if fact("horizon_months") else None
+within = f"in the next {horizon} months" if horizon else "within the model's horizon"
 col1, col2, col3, col4 = st.columns(4)
 col1.metric("Customers scored", f"{len(customers):,}")
-col2.metric("High risk", f"{high:,}")
-col3.metric("Expected churners", f"{customers['churn_probability'].sum():,.0f}")
-if model:
-    col4.metric("Model ROC AUC (out of time)", f"{model['roc_auc']:.3f}")
+col2.metric("High risk", f"{high:,}", help="The riskiest 10% of scored customers.")
+col3.metric(
+    f"Expected to leave {within}",
+    f"{customers['churn_probability'].sum():,.0f}",
+    help="The sum of every customer's churn probability: how many customers we expect to "
+    f"lose {within} if nothing is done.",
+)
+if fact("top_decile_lift"):
+    col4.metric(
+        "Riskiest 10% vs average",
+        f"{float(fact('top_decile_lift')):.1f}× the churn rate",
+        help="Checked on months the model never saw: among the 10% of customers it rated "
+        "riskiest, this many times more left than on average.",
+    )
+if fact("roc_auc"):
+    rfm = fact("rfm_roc_auc")
+    versus = f", against {float(rfm):.2f} for a simple recency-frequency-spend rule" if rfm else ""
+    st.caption(
+        f"How well the model tells leavers from stayers on months it never saw: "
+        f"{float(fact('roc_auc')):.2f} on a scale where 0.5 is a coin toss and 1.0 is "
+        f"perfect (ROC AUC){versus}."
+    )
 
 st.subheader("Score distribution")
 st.bar_chart(probability_histogram(customers), y="customers")
