@@ -238,6 +238,23 @@ def test_dashboard_overview_says_the_horizon_and_the_quality_in_plain_words(
     assert any("0.5 is a coin toss" in c.value for c in app.caption)
 
 
+def test_dashboard_lists_customers_for_a_campaign_with_filters(spark, pipeline_run, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
+    path = PROJECT_DIR / "serving" / "dashboard" / "views" / "customer_lookup.py"
+    app = AppTest.from_file(str(path), default_timeout=60).run()
+    high = _one(spark, "select count(*) from analytics.churn_scores where risk_band = 'high'")
+    assert len(app.dataframe[0].value) == min(high, 200)  # high risk by default
+    app.multiselect[0].set_value(["high", "medium"]).run()
+    both = _one(
+        spark, "select count(*) from analytics.churn_scores where risk_band in ('high', 'medium')"
+    )
+    assert f"**{both:,} customers** match" in app.markdown[0].value
+    app.slider[0].set_value(100).run()
+    assert len(app.dataframe[0].value) == 0
+
+
 def test_dashboard_lookup_shows_a_customer(spark, pipeline_run, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

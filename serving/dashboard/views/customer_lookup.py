@@ -12,18 +12,39 @@ customers = snapshot.customers
 st.title("Customer lookup")
 customer_id = st.text_input("Customer id", placeholder="e.g. C0000042").strip()
 if not customer_id:
-    st.info("Enter a customer id. The riskiest customers are listed below.")
-    top = customers.sort_values("churn_probability", ascending=False).head(10)
+    st.info("Enter a customer id, or pick customers for a campaign below.")
+    st.subheader("Customers at risk")
+    left, middle, right = st.columns(3)
+    bands = left.multiselect(
+        "Risk band", ["high", "medium", "low"], default=["high"], format_func=str.title
+    )
+    segments = sorted(customers["segment_name"].dropna().unique())
+    segment = middle.selectbox("Segment", ["All segments", *segments])
+    least = right.slider("At least this churn probability", 0, 100, 0, format="%d%%")
+    chosen = customers[
+        customers["risk_band"].isin(bands) & (customers["churn_probability"] >= least / 100)
+    ]
+    if segment != "All segments":
+        chosen = chosen[chosen["segment_name"] == segment]
+    columns = [
+        "customer_id",
+        "churn_probability",
+        "risk_band",
+        "segment_name",
+        "top_driver_description",
+    ]
+    chosen = chosen.sort_values("churn_probability", ascending=False)[columns]
+    shown = "; the riskiest 200 are shown" if len(chosen) > 200 else ""
+    st.write(f"**{len(chosen):,} customers** match{shown}.")
+    st.download_button(
+        "Download all of them (CSV)",
+        chosen.to_csv(index=False).encode(),
+        file_name="customers_at_risk.csv",
+        mime="text/csv",
+    )
+    top = chosen.head(200)
     st.dataframe(
-        top[
-            [
-                "customer_id",
-                "churn_probability",
-                "risk_band",
-                "segment_name",
-                "top_driver_description",
-            ]
-        ],
+        top,
         hide_index=True,
         use_container_width=True,
         column_config={
