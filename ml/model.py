@@ -123,11 +123,15 @@ class ChurnClassifier:
         self.booster_ = booster[: self.best_iteration_ + 1]
         return self
 
-    def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The model's feature columns of X, as floats, in training order."""
         missing = [c for c in self.feature_names_ if c not in X.columns]
         if missing:
             raise KeyError(f"feature columns missing from input: {', '.join(missing)}")
-        return xgb.DMatrix(X[self.feature_names_].astype(float), feature_names=self.feature_names_)
+        return X[self.feature_names_].astype(float)
+
+    def _matrix(self, X: pd.DataFrame) -> xgb.DMatrix:
+        return xgb.DMatrix(self._features(X), feature_names=self.feature_names_)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """P(churn) per row (a 1-D array; column 1 of scikit-learn's layout)."""
@@ -149,10 +153,7 @@ class ChurnClassifier:
             from ml.treeshap import PatternTreeExplainer
 
             self.explainer_ = PatternTreeExplainer(self.booster_)
-        missing = [c for c in self.feature_names_ if c not in X.columns]
-        if missing:
-            raise KeyError(f"feature columns missing from input: {', '.join(missing)}")
-        matrix = X[self.feature_names_].astype(float).to_numpy(dtype=np.float32)
+        matrix = self._features(X).to_numpy(dtype=np.float32)
         contribs = self.explainer_.contributions(matrix)
         return contribs[:, :-1], contribs[:, -1]
 

@@ -149,37 +149,23 @@ class _Tables:
                     leaf_table_start.append(leaf_table_start[-1] + (1 << d) * d)
             tree_node_start.append(base + n_nodes)
             tree_leaf_start.append(len(leaf_node))
-        self.node_feature = np.asarray(node_feature, dtype=np.int64)
-        self.node_threshold = np.asarray(node_threshold, dtype=np.float32)
-        self.node_default_left = np.asarray(node_default_left, dtype=np.bool_)
-        self.node_left = np.asarray(node_left, dtype=np.int64)
-        self.node_right = np.asarray(node_right, dtype=np.int64)
-        self.node_bit = np.asarray(node_bit, dtype=np.int64)
-        self.tree_node_start = np.asarray(tree_node_start, dtype=np.int64)
-        self.leaf_node = np.asarray(leaf_node, dtype=np.int64)
-        self.leaf_d = np.asarray(leaf_d, dtype=np.int64)
-        self.tree_leaf_start = np.asarray(tree_leaf_start, dtype=np.int64)
-        self.leaf_feature_start = np.asarray(leaf_feature_start, dtype=np.int64)
-        self.feature_index = np.asarray(feature_index, dtype=np.int64)
-        self.leaf_table_start = np.asarray(leaf_table_start, dtype=np.int64)
-        self.table = np.concatenate(tables) if tables else np.zeros(0)
-
-    def arrays(self) -> tuple:
-        return (
-            self.node_feature,
-            self.node_threshold,
-            self.node_default_left,
-            self.node_left,
-            self.node_right,
-            self.node_bit,
-            self.tree_node_start,
-            self.leaf_node,
-            self.leaf_d,
-            self.tree_leaf_start,
-            self.leaf_feature_start,
-            self.feature_index,
-            self.leaf_table_start,
-            self.table,
+        i = np.int64
+        # in the order _explain takes them
+        self.arrays = (
+            np.asarray(node_feature, dtype=i),
+            np.asarray(node_threshold, dtype=np.float32),
+            np.asarray(node_default_left, dtype=np.bool_),
+            np.asarray(node_left, dtype=i),
+            np.asarray(node_right, dtype=i),
+            np.asarray(node_bit, dtype=i),
+            np.asarray(tree_node_start, dtype=i),
+            np.asarray(leaf_node, dtype=i),
+            np.asarray(leaf_d, dtype=i),
+            np.asarray(tree_leaf_start, dtype=i),
+            np.asarray(leaf_feature_start, dtype=i),
+            np.asarray(feature_index, dtype=i),
+            np.asarray(leaf_table_start, dtype=i),
+            np.concatenate(tables) if tables else np.zeros(0),
         )
 
 
@@ -263,14 +249,9 @@ class PatternTreeExplainer:
             return out
         limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
         numba.set_num_threads(max(1, min(threads, limit)))
-        _explain(X, *self.tables_.arrays(), out)  # type: ignore[call-arg]
+        _explain(X, *self.tables_.arrays, out)  # type: ignore[call-arg]
         bias = self.booster.predict(
             xgb.DMatrix(X[:1], missing=np.nan), pred_contribs=True, validate_features=False
         )
         out[:, k] = bias[0, k]
         return out
-
-
-def exact_contributions(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
-    """``pred_contribs`` of a binary:logistic booster, by per-leaf tables."""
-    return PatternTreeExplainer(booster).contributions(X)

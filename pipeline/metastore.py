@@ -59,12 +59,12 @@ def _command_of(pid: int) -> str:
 
     text = cmdline(pid)
     if text.split(" ")[0].endswith("java"):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            parent = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("PPid")))
-            text = f"Spark's JVM, started by pid {parent}: {cmdline(parent)}"
-        except (OSError, StopIteration, ValueError):
-            text = "a Java process (Spark)"
+        parent = _parent_of(pid)
+        text = (
+            f"Spark's JVM, started by pid {parent}: {cmdline(parent)}"
+            if parent is not None
+            else "a Java process (Spark)"
+        )
     return text[:160] + ("…" if len(text) > 160 else "")
 
 
