@@ -9,9 +9,11 @@ embedding position averaged from theirs, so assignment scales to any table size.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.cluster import HDBSCAN
-from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, NearestNeighbors
 
 
 class ShapSegmenter:
@@ -42,14 +44,22 @@ class ShapSegmenter:
         if X.ndim != 2 or len(X) < 5:
             raise ValueError(f"need at least 5 rows of SHAP vectors to segment, got {X.shape}")
         Z = X
+        n_neighbors = min(self.n_neighbors, len(X) - 1)
+        # exact neighbours of the (bounded) sample, brute force: UMAP's own approximate
+        # search (pynndescent) spent 46 of 60 s compiling with numba on every build
+        distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(Z).kneighbors(Z)
         reducer = umap.UMAP(
             n_components=2,
-            n_neighbors=min(self.n_neighbors, len(X) - 1),
+            n_neighbors=n_neighbors,
             min_dist=0.0,
             random_state=self.random_state,
             n_jobs=1,
+            precomputed_knn=(indices, distances, None),
         )
-        self.embedding_ = reducer.fit_transform(Z)
+        with warnings.catch_warnings():
+            # without a search index UMAP cannot transform new rows; assign() uses k-NN
+            warnings.filterwarnings("ignore", message=".*knn_search_index.*")
+            self.embedding_ = reducer.fit_transform(Z)
         size = max(self.min_cluster_size, int(self.min_cluster_share * len(X)))
         labels = HDBSCAN(
             min_cluster_size=min(size, len(X)),

@@ -37,20 +37,25 @@ transactions are required; ``--only-core`` writes just those two.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 log = logging.getLogger(__name__)
 
 REGIONS = ["north", "south", "east", "west", "central"]
 PRODUCTS = ["checking", "savings", "credit_card", "loan"]
 CHANNELS = ["card", "online", "mobile", "branch", "atm"]
+RETAIL_CHANNELS = ["online", "mobile", "card"]
+RETAIL_CATEGORIES = ["apparel", "home", "beauty", "toys"]
 CATEGORIES = ["groceries", "travel", "utilities", "dining", "retail", "transfer", "cash"]
 TOPICS = ["complaint", "question", "card_issue", "fees", "technical"]
 CAMPAIGNS = ["fee_waiver", "cashback", "rate_boost", "upgrade"]
@@ -84,14 +89,46 @@ def _month_starts(spec: SampleSpec) -> pd.DatetimeIndex:
     return pd.period_range(end - spec.months + 1, end, freq="M").to_timestamp()
 
 
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """Ids such as ``T000000001``, built with array arithmetic (formatting 200 million ids
+    one by one in Python takes minutes)."""
+    numbers = np.asarray(numbers, dtype=np.int64).copy()
+    chars = np.empty((len(numbers), width + len(prefix)), dtype=np.uint8)
+    chars[:, : len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    for position in range(width + len(prefix) - 1, len(prefix) - 1, -1):
+        chars[:, position] = 48 + numbers % 10
+        numbers //= 10
+    return pa.array(chars.view(f"S{chars.shape[1]}").ravel()).cast(pa.string())
+
+
 def _messy_case(values: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
     """Upper-case, title-case or pad a share of string values, as hand-keyed exports do."""
-    out = values.astype(object).copy()
-    picks = rng.random(len(out)) < share
-    styles = rng.integers(0, 3, len(out))
-    for i in np.flatnonzero(picks):
-        out[i] = [str.upper, str.title, lambda s: f" {s} "][styles[i]](out[i])
-    return out
+    picks = rng.random(len(values)) < share
+    styles = rng.integers(0, 3, len(values))
+    uniques, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    variants = np.array([[u, u.upper(), u.title(), f" {u} "] for u in uniques], dtype=object)
+    if not len(variants):
+        return np.asarray(values, dtype=object)
+    return variants[inverse.ravel(), np.where(picks, styles + 1, 0)]
+
+
+def _messy_codes(codes: np.ndarray, size: int, rng: np.random.Generator, share: float):
+    """The same for category codes into ``_messy_vocabulary(vocabulary)``: code + k*size."""
+    picks = rng.random(len(codes)) < share
+    styles = rng.integers(0, 3, len(codes))
+    return codes + size * np.where(picks, styles + 1, 0)
+
+
+def _messy_vocabulary(vocabulary: list[str]) -> pa.Array:
+    return pa.array(
+        [*vocabulary, *(v.upper() for v in vocabulary), *(v.title() for v in vocabulary)]
+        + [f" {v} " for v in vocabulary]
+    )
+
+
+def customer_ids(n: int) -> np.ndarray:
+    """``C0000001`` .. for ``n`` customers, as both scenarios number them."""
+    return _ids("C", np.arange(1, n + 1), 7).to_numpy(zero_copy_only=False)
 
 
 def _economic_indicators(spec: SampleSpec, rng: np.random.Generator) -> pd.DataFrame:
@@ -118,43 +155,84 @@ def _economic_indicators(spec: SampleSpec, rng: np.random.Generator) -> pd.DataF
 
 def _customer_master(customer_id, first_name, age, region, segment, signup) -> pd.DataFrame:
     """The customer master export, as both scenarios write it."""
-    signup = pd.to_datetime(signup)
+    signup = np.asarray(signup).astype("datetime64[D]")
+    birth = np.datetime64("2026-01-01") - np.round(np.asarray(age) * 365.25).astype(
+        "timedelta64[D]"
+    )
+    updated = signup.astype("datetime64[s]") + np.timedelta64(9, "h")
     return pd.DataFrame(
         {
             "customer_id": customer_id,
             "first_name": first_name,
-            "email": [f"{c.lower()}@example.com" for c in customer_id],
-            "birth_date": (pd.Timestamp("2026-01-01") - pd.to_timedelta(age * 365.25, unit="D"))
-            .strftime("%Y-%m-%d")
-            .values,
+            "email": np.char.add(np.char.lower(np.asarray(customer_id, dtype=str)), "@example.com"),
+            "birth_date": np.datetime_as_string(birth, unit="D"),
             "region": region,
             "customer_segment": segment,
-            "signup_date": signup.strftime("%Y-%m-%d"),
-            "updated_at": (signup + pd.Timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S"),
+            "signup_date": np.datetime_as_string(signup, unit="D"),
+            "updated_at": np.char.replace(np.datetime_as_string(updated, unit="s"), "T", " "),
         }
     )
 
 
-def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
-    """Simulate the bank month by month and return clean tables before dirt is added."""
+@dataclass
+class TransactionChunk:
+    """Clean transactions of one simulated month (or of a whole scenario), as arrays:
+    customers by index, channel and category as codes into the chunk's vocabularies."""
+
+    first_id: int
+    customer_index: np.ndarray
+    transaction_at: np.ndarray  # datetime64[s]
+    posted_at: np.ndarray  # datetime64[s]
+    amount: np.ndarray
+    channel: np.ndarray
+    merchant_category: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.customer_index)
+
+    def take(self, rows: np.ndarray) -> TransactionChunk:
+        fields = ("customer_index", "transaction_at", "posted_at", "amount", "channel")
+        taken = {f: getattr(self, f)[rows] for f in (*fields, "merchant_category")}
+        return TransactionChunk(self.first_id, **taken)
+
+
+@dataclass
+class MonthOfBank:
+    """What one simulated month of the bank produced, before any dirt."""
+
+    t: int
+    transactions: TransactionChunk
+    support: pd.DataFrame  # customer_index, created_at, channel, topic, satisfaction, resolved
+    offers: pd.DataFrame  # customer_index, campaign, offered_at, response, responded_at
+    hazard_customers: np.ndarray
+    hazard: np.ndarray
+
+
+def _seconds(month: pd.Timestamp) -> np.datetime64:
+    return np.datetime64(month.to_datetime64(), "s")
+
+
+def simulate_bank(spec: SampleSpec, on_month) -> dict[str, pd.DataFrame]:
+    """Simulate the bank month by month. Each month's transactions, support contacts, offers
+    and hazards go to ``on_month(MonthOfBank)`` as they are made, so memory stays bounded
+    by one month; the tables of one row per customer or account are returned at the end.
+    Every draw is vectorised: the work is linear in customers × months."""
     rng = np.random.default_rng(spec.seed)
     n = spec.customers
     months = _month_starts(spec)
     start = months[0]
 
-    customer_id = np.array([f"C{i:07d}" for i in range(1, n + 1)])
-    region = rng.choice(REGIONS, n, p=[0.25, 0.2, 0.2, 0.2, 0.15])
+    customer_id = customer_ids(n)
+    region_index = rng.choice(len(REGIONS), n, p=[0.25, 0.2, 0.2, 0.2, 0.15])
+    region = np.array(REGIONS)[region_index]
     age = rng.integers(18, 86, n)
     existing = rng.random(n) < 0.7
     signup_days_before = rng.integers(30, 3650, n)
     signup_offset = rng.integers(0, spec.months * 30, n)
-    signup = np.where(
-        existing,
-        (start - pd.to_timedelta(signup_days_before, unit="D")).values,
-        (start + pd.to_timedelta(signup_offset, unit="D")).values,
-    ).astype("datetime64[D]")
-    signup_month_index = np.array(
-        [(pd.Timestamp(d).to_period("M") - start.to_period("M")).n for d in signup]
+    day0 = np.datetime64(start.date(), "D")
+    signup = day0 + np.where(existing, -signup_days_before, signup_offset).astype("timedelta64[D]")
+    signup_month_index = (signup.astype("datetime64[M]") - day0.astype("datetime64[M]")).astype(
+        np.int64
     )
     segment = rng.choice(["mass", "affluent", "private"], n, p=[0.7, 0.25, 0.05])
     base_rate = np.exp(rng.normal(np.log(8), 0.5, n))
@@ -163,19 +241,11 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     # accounts: 1-3 per customer, the first opened at sign-up
     n_accounts = rng.choice([1, 2, 3], n, p=[0.45, 0.4, 0.15])
     acc_customer = np.repeat(np.arange(n), n_accounts)
-    acc_product = np.where(
-        np.r_[True, acc_customer[1:] != acc_customer[:-1]],  # first account is a checking one
-        "checking",
-        rng.choice(PRODUCTS[1:], len(acc_customer)),
-    )
-    fee_by_product = {
-        "checking": [0, 5, 12],
-        "savings": [0, 0, 3],
-        "credit_card": [0, 8, 15],
-        "loan": [0, 0, 0],
-    }
-    acc_fee = np.array([rng.choice(fee_by_product[p]) for p in acc_product], dtype=float)
     is_first_account = np.r_[True, acc_customer[1:] != acc_customer[:-1]]
+    # the first account is a checking one
+    acc_product = np.where(is_first_account, 0, rng.integers(1, len(PRODUCTS), len(acc_customer)))
+    fee_by_product = np.array([[0, 5, 12], [0, 0, 3], [0, 8, 15], [0, 0, 0]], dtype=float)
+    acc_fee = fee_by_product[acc_product, rng.integers(0, 3, len(acc_customer))]
     acc_open = signup[acc_customer] + np.where(
         is_first_account, 0, rng.integers(0, 400, len(acc_customer))
     ).astype("timedelta64[D]")
@@ -184,61 +254,67 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
 
     econ = _economic_indicators(spec, rng)
     unemp = econ.pivot(index="month", columns="region", values="unemployment_rate")
+    end_of_data = months[-1] + pd.offsets.MonthEnd(0)
+    cut_off = _seconds(end_of_data + pd.Timedelta(days=1))
 
     d = np.zeros(n)
     active = np.ones(n, dtype=bool)
     churn_month = np.full(n, -1)
     offer_accepted_until = np.full(n, -1)
-    tx_frames, support_rows, offer_rows = [], [], []
-    # the true monthly churn hazard of every signed-up customer, as if still a customer (the
-    # same draws, unmasked), for the benchmark's oracle: after churn it is counterfactual
-    hazard = np.full((len(months), n), np.nan)
     accepted_until_if_live = np.full(n, -1)
+    next_id = 1
     for t, month in enumerate(months):
         signed = signup_month_index <= t
         live = active & signed
-        d = np.maximum(0.0, d + rng.normal(drift, 0.15) * (signup_month_index <= t))
+        d = np.maximum(0.0, d + rng.normal(drift, 0.15) * signed)
         season = 1 + 0.15 * np.sin(2 * np.pi * month.month / 12)
         days_in_month = month.days_in_month
+        month_start = _seconds(month)
 
         counts = np.where(live, rng.poisson(base_rate * np.exp(-0.8 * d) * season), 0)
         idx = np.repeat(np.arange(n), counts)
         day = rng.integers(0, days_in_month, len(idx))
         seconds = rng.integers(6 * 3600, 23 * 3600, len(idx))
-        tx_at = month + pd.to_timedelta(day, unit="D") + pd.to_timedelta(seconds, unit="s")
-        posted_at = tx_at + pd.to_timedelta(rng.choice([0, 0, 0, 1, 2], len(idx)), unit="D")
-        tx_frames.append(
-            pd.DataFrame(
-                {
-                    "customer_index": idx,
-                    "transaction_at": tx_at,
-                    "posted_at": posted_at,
-                    "amount": np.round(rng.lognormal(3.2, 0.9, len(idx)), 2),
-                    "channel": rng.choice(CHANNELS, len(idx)),
-                    "merchant_category": rng.choice(CATEGORIES, len(idx)),
-                }
-            )
+        tx_at = month_start + (day * 86400 + seconds).astype("timedelta64[s]")
+        posted_at = tx_at + (rng.choice([0, 0, 0, 1, 2], len(idx)) * 86400).astype("timedelta64[s]")
+        chunk = TransactionChunk(
+            0,
+            idx,
+            tx_at,
+            posted_at,
+            np.round(rng.lognormal(3.2, 0.9, len(idx)), 2),
+            rng.integers(0, len(CHANNELS), len(idx)).astype(np.int8),
+            rng.integers(0, len(CATEGORIES), len(idx)).astype(np.int8),
         )
+        # the export is cut at the end of the last month: later postings are not in it yet
+        chunk = chunk.take(np.flatnonzero(posted_at < cut_off))
+        chunk.first_id, next_id = next_id, next_id + len(chunk)
 
         complaints_if_live = rng.poisson(0.03 + 0.25 * d)
         complaints = np.where(live, complaints_if_live, 0)
         questions = np.where(live, rng.poisson(0.15), 0)
-        for i in np.flatnonzero(complaints + questions):
-            for k in range(complaints[i] + questions[i]):
-                topic = "complaint" if k < complaints[i] else rng.choice(TOPICS[1:])
-                support_rows.append(
-                    {
-                        "customer_index": i,
-                        "created_at": month
-                        + pd.Timedelta(days=int(rng.integers(0, days_in_month))),
-                        "channel": rng.choice(["phone", "chat", "email", "branch"]),
-                        "topic": topic,
-                        "satisfaction_score": int(
-                            np.clip(round(4.2 - 0.8 * d[i] + rng.normal(0, 0.7)), 1, 5)
-                        ),
-                        "is_resolved": bool(rng.random() < 0.8),
-                    }
-                )
+        contacts = complaints + questions
+        who = np.repeat(np.arange(n), contacts)
+        rank = np.arange(len(who)) - np.repeat(np.cumsum(contacts) - contacts, contacts)
+        support = pd.DataFrame(
+            {
+                "customer_index": who,
+                "created_at": month_start
+                + (rng.integers(0, days_in_month, len(who)) * 86400).astype("timedelta64[s]"),
+                "channel": np.array(["phone", "chat", "email", "branch"])[
+                    rng.integers(0, 4, len(who))
+                ],
+                "topic": np.where(
+                    rank < complaints[who],
+                    "complaint",
+                    np.array(TOPICS[1:])[rng.integers(0, len(TOPICS) - 1, len(who))],
+                ),
+                "satisfaction_score": np.clip(
+                    np.round(4.2 - 0.8 * d[who] + rng.normal(0, 0.7, len(who))), 1, 5
+                ).astype(np.int64),
+                "is_resolved": rng.random(len(who)) < 0.8,
+            }
+        )
 
         offer_draw, accept_draw = rng.random(n), rng.random(n)
         would_accept = (offer_draw < 0.1) & (accept_draw < np.clip(0.3 - 0.1 * d, 0.02, 1))
@@ -246,22 +322,27 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
         accepted = live & would_accept
         offer_accepted_until = np.where(accepted, t + 3, offer_accepted_until)
         accepted_until_if_live = np.where(signed & would_accept, t + 3, accepted_until_if_live)
-        for i in np.flatnonzero(offered):
-            offered_at = month + pd.Timedelta(days=int(rng.integers(0, 20)))
-            offer_rows.append(
-                {
-                    "customer_index": i,
-                    "campaign": rng.choice(CAMPAIGNS),
-                    "offered_at": offered_at,
-                    "response": "accepted" if accepted[i] else rng.choice(["declined", "none"]),
-                    "responded_at": offered_at + pd.Timedelta(days=int(rng.integers(1, 9)))
-                    if accepted[i]
-                    else pd.NaT,
-                }
-            )
+        who = np.flatnonzero(offered)
+        offered_at = month_start + (rng.integers(0, 20, len(who)) * 86400).astype("timedelta64[s]")
+        took = accepted[who]
+        offers = pd.DataFrame(
+            {
+                "customer_index": who,
+                "campaign": np.array(CAMPAIGNS)[rng.integers(0, len(CAMPAIGNS), len(who))],
+                "offered_at": offered_at,
+                "response": np.where(
+                    took, "accepted", np.array(["declined", "none"])[rng.integers(0, 2, len(who))]
+                ),
+                "responded_at": np.where(
+                    took,
+                    offered_at + (rng.integers(1, 9, len(who)) * 86400).astype("timedelta64[s]"),
+                    np.datetime64("NaT", "s"),
+                ),
+            }
+        )
 
-        tenure_years = (month - pd.to_datetime(signup)).days.values / 365.25
-        region_unemp = unemp.loc[month.strftime("%Y-%m")].reindex(region).values
+        tenure_years = (day0 + (month - start).days - signup).astype(np.int64) / 365.25
+        region_unemp = unemp.loc[month.strftime("%Y-%m"), REGIONS].to_numpy()[region_index]
         logit = (
             -5.0
             + 1.6 * d
@@ -272,49 +353,40 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             + 0.3 * (age < 30)
             - 1.0 * (offer_accepted_until >= t)
         )
+        # the true monthly churn hazard of every signed-up customer, as if still a customer
+        # (the same draws, unmasked), for the benchmark's oracle: after churn, counterfactual
         logit_if_live = (
             logit
             + 1.0 * ((complaints_if_live > 0) & ~(complaints > 0))
             - 1.0 * ((accepted_until_if_live >= t) & ~(offer_accepted_until >= t))
         )
-        hazard[t] = np.where(signed, _sigmoid(logit_if_live), np.nan)
+        hazard_customers = np.flatnonzero(signed)
+        on_month(
+            MonthOfBank(
+                t, chunk, support, offers, hazard_customers, _sigmoid(logit_if_live[signed])
+            )
+        )
         churned = live & (rng.random(n) < _sigmoid(logit))
         churn_month[churned] = t
         active &= ~churned
-        close_day = month + pd.to_timedelta(rng.integers(0, days_in_month, n), unit="D")
+        close_day = day0 + (month - start).days + rng.integers(0, days_in_month, n)
         # every still-open account of this month's churners closes on their close day
-        # (one vectorised pass: scanning all accounts per churner was quadratic)
         closing = churned[acc_customer] & np.isnat(acc_close)
-        acc_close[closing] = close_day.values.astype("datetime64[D]")[acc_customer[closing]]
-
-    end_of_data = months[-1] + pd.offsets.MonthEnd(0)
-    transactions = pd.concat(tx_frames, ignore_index=True)
-    # the export is cut at the end of the last month: later postings are not in it yet
-    transactions = transactions[transactions["posted_at"] < end_of_data + pd.Timedelta(days=1)]
-    transactions.insert(0, "transaction_id", [f"T{i:09d}" for i in range(1, len(transactions) + 1)])
-    transactions.insert(1, "customer_id", customer_id[transactions.pop("customer_index")])
-
-    support = pd.DataFrame(support_rows)
-    if len(support):
-        support.insert(0, "interaction_id", [f"S{i:08d}" for i in range(1, len(support) + 1)])
-        support.insert(1, "customer_id", customer_id[support.pop("customer_index")])
-    offers = pd.DataFrame(offer_rows)
-    if len(offers):
-        offers.insert(0, "offer_id", [f"O{i:08d}" for i in range(1, len(offers) + 1)])
-        offers.insert(1, "customer_id", customer_id[offers.pop("customer_index")])
+        acc_close[closing] = close_day.astype("datetime64[D]")[acc_customer[closing]]
 
     # secondary accounts opened after the export, or after the customer left, never existed
-    opened_in_time = (acc_open <= np.datetime64(end_of_data.date())) & (
-        np.isnat(acc_close) | (acc_open <= acc_close)
-    )
+    last_day = np.datetime64(end_of_data.date(), "D")
+    opened_in_time = (acc_open <= last_day) & (np.isnat(acc_close) | (acc_open <= acc_close))
     exported = is_first_account | opened_in_time
     accounts = pd.DataFrame(
         {
-            "account_id": [f"A{i:08d}" for i in range(1, len(acc_customer) + 1)],
+            "account_id": _ids("A", np.arange(1, len(acc_customer) + 1), 8).to_numpy(
+                zero_copy_only=False
+            ),
             "customer_id": customer_id[acc_customer],
-            "product": acc_product,
-            "opened_date": pd.to_datetime(acc_open),
-            "closed_date": pd.to_datetime(acc_close),
+            "product": np.array(PRODUCTS)[acc_product],
+            "opened_date": acc_open,
+            "closed_date": acc_close,
             "status": np.where(np.isnat(acc_close), "open", "closed"),
             "monthly_fee": acc_fee,
             "balance": np.round(rng.lognormal(7, 1.2, len(acc_customer)), 2),
@@ -323,31 +395,75 @@ def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     first_name = rng.choice(FIRST_NAMES, n)
     customers = _customer_master(customer_id, first_name, age, region, segment, signup)
     # customers who sign up after the export are not in it
-    customers = customers[pd.to_datetime(customers["signup_date"]) <= end_of_data]
+    customers = customers[signup <= last_day]
     truth = pd.DataFrame(
         {"customer_id": customer_id, "churn_month_index": churn_month, "drift": drift}
     )
-    live_month, live_customer = np.nonzero(~np.isnan(hazard))
+    return {
+        "customer_id": customer_id,
+        "customers": customers.reset_index(drop=True),
+        "accounts": accounts.reset_index(drop=True),
+        "economic_indicators": econ,
+        "_truth": truth,
+    }
+
+
+def _transactions_frame(chunks, customer_id, channels, categories) -> pd.DataFrame:
+    """Clean transaction chunks as one DataFrame (small samples and tests only)."""
+    frames = [
+        pd.DataFrame(
+            {
+                "transaction_id": _ids("T", c.first_id + np.arange(len(c)), 9).to_numpy(
+                    zero_copy_only=False
+                ),
+                "customer_id": customer_id[c.customer_index],
+                "transaction_at": c.transaction_at.astype("datetime64[ns]"),
+                "posted_at": c.posted_at.astype("datetime64[ns]"),
+                "amount": c.amount,
+                "channel": np.array(channels)[c.channel],
+                "merchant_category": np.array(categories)[c.merchant_category],
+            }
+        )
+        for c in chunks
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def simulate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
+    """The bank's clean tables in memory, before dirt (for tests and small samples; the
+    landing zone is written month by month instead)."""
+    months: list[MonthOfBank] = []
+    tables = simulate_bank(spec, months.append)
+    customer_id = tables.pop("customer_id")
+    transactions = _transactions_frame(
+        [m.transactions for m in months], customer_id, CHANNELS, CATEGORIES
+    )
+    support = pd.concat([m.support for m in months], ignore_index=True)
+    support.insert(0, "interaction_id", [f"S{i:08d}" for i in range(1, len(support) + 1)])
+    support.insert(1, "customer_id", customer_id[support.pop("customer_index")])
+    offers = pd.concat([m.offers for m in months], ignore_index=True)
+    offers.insert(0, "offer_id", [f"O{i:08d}" for i in range(1, len(offers) + 1)])
+    offers.insert(1, "customer_id", customer_id[offers.pop("customer_index")])
+    month_starts = _month_starts(spec)
     hazards = pd.DataFrame(
         {
-            "customer_id": customer_id[live_customer],
-            "month": months[live_month].strftime("%Y-%m-%d"),
-            "churn_hazard": hazard[live_month, live_customer],
+            "customer_id": np.concatenate([customer_id[m.hazard_customers] for m in months]),
+            "month": np.concatenate(
+                [np.full(len(m.hazard), month_starts[m.t].strftime("%Y-%m-%d")) for m in months]
+            ),
+            "churn_hazard": np.concatenate([m.hazard for m in months]),
         }
     )
     return {
-        "customers": customers.reset_index(drop=True),
-        "accounts": accounts.reset_index(drop=True),
+        **tables,
         "transactions": transactions,
         "support_interactions": support,
         "marketing_offers": offers,
-        "economic_indicators": econ,
-        "_truth": truth,
         "_hazard": hazards,
     }
 
 
-def simulate_retail(spec: SampleSpec) -> dict[str, pd.DataFrame]:
+def simulate_retail(spec: SampleSpec) -> dict:
     """A retailer with customers and transactions only, by a buy-till-you-die process."""
     rng = np.random.default_rng(spec.seed)
     n = spec.customers
@@ -356,7 +472,7 @@ def simulate_retail(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     end_of_data = months[-1] + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1)
     window_days = (end_of_data - start).days
 
-    customer_id = np.array([f"C{i:07d}" for i in range(1, n + 1)])
+    customer_id = customer_ids(n)
     rate = rng.gamma(RETAIL_GAMMA_SHAPE, 1.0 / RETAIL_GAMMA_RATE, n)  # purchases per day
     dropout = rng.beta(RETAIL_BETA_A, RETAIL_BETA_B, n)
     spend = np.exp(rng.normal(3.4, 0.6, n))
@@ -382,17 +498,15 @@ def simulate_retail(spec: SampleSpec) -> dict[str, pd.DataFrame]:
     when = np.concatenate(purchase_day) if purchase_day else np.array([])
     order = np.lexsort((when, who))
     who, when = who[order], when[order]
-    tx_at = start + pd.to_timedelta(np.round(when * 86400).astype("int64"), unit="s")
-    transactions = pd.DataFrame(
-        {
-            "transaction_id": [f"T{i:09d}" for i in range(1, len(who) + 1)],
-            "customer_id": customer_id[who],
-            "transaction_at": tx_at,
-            "posted_at": tx_at,
-            "amount": np.round(spend[who] * rng.lognormal(0, 0.4, len(who)), 2),
-            "channel": rng.choice(["online", "mobile", "card"], len(who)),
-            "merchant_category": rng.choice(["apparel", "home", "beauty", "toys"], len(who)),
-        }
+    tx_at = _seconds(start) + np.round(when * 86400).astype("int64").astype("timedelta64[s]")
+    chunk = TransactionChunk(
+        1,
+        who,
+        tx_at,
+        tx_at,
+        np.round(spend[who] * rng.lognormal(0, 0.4, len(who)), 2),
+        rng.integers(0, len(RETAIL_CHANNELS), len(who)).astype(np.int8),
+        rng.integers(0, len(RETAIL_CATEGORIES), len(who)).astype(np.int8),
     )
     signup = start + pd.to_timedelta(np.floor(first_day).astype(int), unit="D")
     age = rng.integers(18, 86, n)
@@ -409,7 +523,14 @@ def simulate_retail(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             "never_buys": never_buys,
         }
     )
-    return {"customers": customers, "transactions": transactions, "_truth": truth}
+    return {
+        "customers": customers,
+        "transactions": _transactions_frame(
+            [chunk], customer_id, RETAIL_CHANNELS, RETAIL_CATEGORIES
+        ),
+        "transaction_chunk": chunk,
+        "_truth": truth,
+    }
 
 
 def true_repurchase_probability(
@@ -426,13 +547,11 @@ def true_repurchase_probability(
     return pd.Series(p.to_numpy(), index=truth["customer_id"].to_numpy())
 
 
-def _add_dirt(tables: dict[str, pd.DataFrame], spec: SampleSpec) -> dict[str, pd.DataFrame]:
-    """Duplicates, nulls, casing, later updates: what staging must clean up."""
+def _dirty_customers(customers: pd.DataFrame, spec: SampleSpec) -> pd.DataFrame:
+    """Messy casing, missing emails, later updates and exact duplicates of the master."""
     rng = np.random.default_rng(spec.seed + 1)
-    out = dict(tables)
-
-    customers = tables["customers"].copy()
-    customers["region"] = _messy_case(customers["region"].values, rng, 0.15)
+    customers = customers.copy()
+    customers["region"] = _messy_case(customers["region"].to_numpy(), rng, 0.15)
     customers.loc[rng.random(len(customers)) < 0.02, "email"] = None
     updated = customers.sample(frac=0.05, random_state=spec.seed).copy()
     updated["customer_segment"] = np.where(
@@ -442,122 +561,277 @@ def _add_dirt(tables: dict[str, pd.DataFrame], spec: SampleSpec) -> dict[str, pd
         pd.Timestamp(spec.end_month) - pd.to_timedelta(rng.integers(1, 200, len(updated)), unit="D")
     ).strftime("%Y-%m-%d %H:%M:%S")
     duplicates = customers.sample(frac=0.01, random_state=spec.seed + 2)
-    out["customers"] = pd.concat([customers, updated, duplicates], ignore_index=True)
-
-    if "accounts" in tables:
-        accounts = tables["accounts"].copy()
-        accounts["status"] = _messy_case(accounts["status"].values, rng, 0.1)
-        out["accounts"] = accounts
-
-    tx = tables["transactions"].copy()
-    tx["channel"] = _messy_case(tx["channel"].values, rng, 0.05)
-    tx.loc[rng.random(len(tx)) < 0.002, "amount"] = np.nan
-    out["transactions"] = pd.concat(
-        [tx, tx.sample(frac=0.005, random_state=spec.seed + 3)], ignore_index=True
-    )
-
-    if "economic_indicators" in tables:
-        econ = tables["economic_indicators"].copy()
-        econ["region"] = _messy_case(econ["region"].values, rng, 0.2)
-        out["economic_indicators"] = econ
-    return out
+    return pd.concat([customers, updated, duplicates], ignore_index=True)
 
 
-def _write_csv_with_bad_rows(df: pd.DataFrame, path: Path, bad_lines: list[str]) -> None:
-    """Write a CSV and append hand-made malformed lines, as a broken export would."""
+CSV_OPTIONS = pacsv.WriteOptions(quoting_style="none")
+
+
+def _write_csv(table: pa.Table | pd.DataFrame, path: Path, bad_lines: list[str]) -> None:
+    """Write a CSV (Arrow's writer: ten times pandas' speed), then append hand-made
+    malformed lines, as a broken export would."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, date_format="%Y-%m-%d %H:%M:%S")
+    pacsv.write_csv(table, path, CSV_OPTIONS)
     if bad_lines:
         with path.open("a") as f:
             for line in bad_lines:
                 f.write(line + "\n")
 
 
-def _month_keys(timestamps: pd.Series) -> pd.Series:
-    """'YYYY_MM' of each timestamp, formatted once per distinct month (strftime on every
-    row took 40% of the generator's time)."""
-    codes = timestamps.dt.year * 100 + timestamps.dt.month
-    labels = {code: f"{code // 100:04d}_{code % 100:02d}" for code in np.unique(codes)}
-    return codes.map(labels)
+BAD_TRANSACTION_LINES = [
+    "T999999991,C0000001,2026-01-01 10:00:00,2026-01-01 10:00:00,n/a,card,retail",
+    "T999999992,C0000002,yesterday,2026-01-01 10:00:00,12.50,card,retail",
+    "T999999993,C0000003,2026-01-01 10:00:00",
+]
 
 
-def write_landing_zone(spec: SampleSpec, landing: Path) -> dict[str, int]:
-    """Generate the sample landing zone under ``landing``; return rows written per source."""
-    if spec.scenario not in SCENARIOS:
-        raise ValueError(f"scenario {spec.scenario!r}: use one of {', '.join(SCENARIOS)}")
-    simulated = simulate(spec) if spec.scenario == "bank" else simulate_retail(spec)
-    tables = _add_dirt(simulated, spec)
-    landing.mkdir(parents=True, exist_ok=True)
-    written: dict[str, int] = {}
-    truth = landing / TRUTH_FOLDER / f"{spec.scenario}_truth.parquet"
-    truth.parent.mkdir(parents=True, exist_ok=True)
-    simulated["_truth"].to_parquet(truth, index=False)
-    if "_hazard" in simulated:
-        simulated["_hazard"].to_parquet(truth.with_name("bank_hazard.parquet"), index=False)
+class TransactionFiles:
+    """Writes transaction chunks into one CSV per posting month, as they come, with the
+    dirt of real exports: messy channel casing, missing amounts, 0.5% exact duplicates
+    and 0.3% late arrivals (a record in the next month's file). A month's file is written
+    as soon as no later chunk can add to it, so memory holds about one month."""
 
-    customers = tables["customers"]
-    _write_csv_with_bad_rows(
-        customers,
-        landing / "customers" / "customers.csv",
-        [
-            "C9999991,Zed,zed@example.com,31/02/1980,north,mass,2024-01-05,2024-01-05 09:00:00",
-            "C9999992,Yan,yan@example.com,1985-06-01,south,mass,not-a-date,2024-02-01 09:00:00",
-            ",Nobody,nobody@example.com,1970-01-01,east,mass,2024-03-01,2024-03-01 09:00:00",
-        ],
-    )
-    written["customers"] = len(customers) + 3
+    def __init__(self, folder: Path, spec: SampleSpec, customer_id, channels, categories):
+        self.folder, self.spec = folder, spec
+        self.months = _month_starts(spec)
+        self.first_month = np.datetime64(self.months[0].date(), "M")
+        self.customer_id = pa.array(customer_id)
+        self.channels = _messy_vocabulary(channels)
+        self.categories = pa.array(categories)
+        self.pending: dict[int, list[pa.Table]] = {}
+        self.rows = 0
 
-    tx = tables["transactions"]
-    posted_month = _month_keys(tx["posted_at"])
-    # late arrivals: 0.3% of a month's records come in the next month's file
-    late = np.random.default_rng(spec.seed + 4).random(len(tx)) < 0.003
-    file_month = _month_keys(tx["posted_at"] + pd.to_timedelta(np.where(late, 31, 0), unit="D"))
-    last = posted_month.max()
-    file_month = file_month.where(file_month <= last, last)
-    for month, part in tx.groupby(file_month):
-        bad = []
-        if month == last:
-            bad = [
-                "T999999991,C0000001,2026-01-01 10:00:00,2026-01-01 10:00:00,n/a,card,retail",
-                "T999999992,C0000002,yesterday,2026-01-01 10:00:00,12.50,card,retail",
-                "T999999993,C0000003,2026-01-01 10:00:00",
+    def add(self, chunk: TransactionChunk, part: int) -> None:
+        rng = np.random.default_rng([self.spec.seed + 1, part])
+        n = len(chunk)
+        channel = _messy_codes(chunk.channel.astype(np.int64), len(self.channels) // 4, rng, 0.05)
+        amount = np.where(rng.random(n) < 0.002, np.nan, chunk.amount)
+        ids = chunk.first_id + np.arange(n)
+        rows = np.arange(n)
+        # exact duplicates: the same record exported twice, maybe in another month's file
+        rows = np.concatenate([rows, np.flatnonzero(rng.random(n) < 0.005)])
+        late = rng.random(len(rows)) < 0.003
+        posted = chunk.posted_at[rows]
+        file_month = (
+            (posted + np.where(late, 31 * 86400, 0).astype("timedelta64[s]")).astype(
+                "datetime64[M]"
+            )
+            - self.first_month
+        ).astype(np.int64)
+        file_month = np.minimum(file_month, len(self.months) - 1)
+        table = pa.table(
+            {
+                "transaction_id": _ids("T", ids[rows], 9),
+                "customer_id": self.customer_id.take(chunk.customer_index[rows]),
+                "transaction_at": pa.array(chunk.transaction_at[rows]),
+                "posted_at": pa.array(posted),
+                "amount": pa.array(amount[rows], from_pandas=True),
+                "channel": self.channels.take(channel[rows]),
+                "merchant_category": self.categories.take(chunk.merchant_category[rows]),
+            }
+        )
+        order = np.argsort(file_month, kind="stable")
+        bounds = np.searchsorted(file_month[order], np.unique(file_month), side="left")
+        for month, begin, end in zip(
+            np.unique(file_month), bounds, [*bounds[1:], len(order)], strict=True
+        ):
+            piece = table.take(order[begin:end])
+            self.pending.setdefault(int(month), []).append(piece)
+
+    def flush(self, through: int) -> None:
+        """Write the files of months up to ``through``: no later chunk adds to them."""
+        for month in sorted(m for m in self.pending if m <= through):
+            pieces = self.pending.pop(month)
+            table = pa.concat_tables(pieces)
+            last = month == len(self.months) - 1
+            key = self.months[month].strftime("%Y_%m")
+            path = self.folder / f"transactions_{key}.csv"
+            _write_csv(table, path, BAD_TRANSACTION_LINES if last else [])
+            self.rows += len(table)
+            log.debug("wrote %s (%s rows)", path.name, f"{len(table):,}")
+
+    def finish(self) -> int:
+        if len(self.months) - 1 not in self.pending:  # the bad lines need the last file
+            self.pending[len(self.months) - 1] = [
+                pa.table({c: pa.array([], pa.string()) for c in TRANSACTION_COLUMNS})
             ]
-        _write_csv_with_bad_rows(part, landing / "transactions" / f"transactions_{month}.csv", bad)
-    written["transactions"] = len(tx) + 3
+        self.flush(len(self.months))
+        return self.rows + len(BAD_TRANSACTION_LINES)
 
-    if not spec.only_core and spec.scenario == "bank":
-        _write_csv_with_bad_rows(tables["accounts"], landing / "accounts" / "accounts.csv", [])
-        written["accounts"] = len(tables["accounts"])
 
-        support_path = landing / "support_interactions" / "support_interactions.jsonl"
-        support_path.parent.mkdir(parents=True, exist_ok=True)
-        with support_path.open("w") as f:
-            for record in tables["support_interactions"].to_dict("records"):
-                record["created_at"] = record["created_at"].strftime("%Y-%m-%dT%H:%M:%S")
-                f.write(json.dumps(record) + "\n")
-            f.write('{"interaction_id": "S99999991", "customer_id": "C0000001", "created_at"\n')
-            f.write(
+TRANSACTION_COLUMNS = (
+    "transaction_id",
+    "customer_id",
+    "transaction_at",
+    "posted_at",
+    "amount",
+    "channel",
+    "merchant_category",
+)
+
+
+class _BankSinks:
+    """Where each simulated month of the bank goes in the landing zone."""
+
+    def __init__(self, landing: Path, spec: SampleSpec, customer_id: np.ndarray):
+        self.spec, self.customer_id = spec, customer_id
+        self.customer_text = pa.array(customer_id)
+        self.transactions = TransactionFiles(
+            landing / "transactions", spec, customer_id, CHANNELS, CATEGORIES
+        )
+        self.month_labels = _month_starts(spec).strftime("%Y-%m-%d")
+        self.hazard = pq.ParquetWriter(
+            landing / TRUTH_FOLDER / "bank_hazard.parquet",
+            pa.schema(
+                [
+                    ("customer_id", pa.string()),
+                    ("month", pa.string()),
+                    ("churn_hazard", pa.float64()),
+                ]
+            ),
+        )
+        self.support: TextIO | None = None
+        self.offers: pq.ParquetWriter | None = None
+        self.support_rows = self.offer_rows = 0
+        if not spec.only_core:
+            support_path = landing / "support_interactions" / "support_interactions.jsonl"
+            support_path.parent.mkdir(parents=True, exist_ok=True)
+            self.support = support_path.open("w")
+            offers_path = landing / "marketing_offers" / "marketing_offers.parquet"
+            offers_path.parent.mkdir(parents=True, exist_ok=True)
+            self.offers = pq.ParquetWriter(offers_path, OFFER_SCHEMA)
+            self.first_offers: pa.Table | None = None
+
+    def __call__(self, month: MonthOfBank) -> None:
+        self.transactions.add(month.transactions, month.t)
+        # a month's file is complete once its month is simulated; the last one, with its
+        # malformed lines, is written by finish()
+        self.transactions.flush(min(month.t, self.spec.months - 2))
+        self.hazard.write_table(
+            pa.table(
+                {
+                    "customer_id": self.customer_text.take(month.hazard_customers),
+                    "month": pa.array(np.full(len(month.hazard), self.month_labels[month.t])),
+                    "churn_hazard": month.hazard,
+                }
+            )
+        )
+        if self.support is not None and self.offers is not None:
+            support = month.support
+            ids = _ids("S", self.support_rows + 1 + np.arange(len(support)), 8)
+            support.insert(0, "interaction_id", ids.to_numpy(zero_copy_only=False))
+            support.insert(1, "customer_id", self.customer_id[support.pop("customer_index")])
+            support["created_at"] = np.datetime_as_string(
+                support["created_at"].to_numpy().astype("datetime64[s]"), unit="s"
+            )
+            if len(support):
+                text = support.to_json(orient="records", lines=True)
+                self.support.write(text if text.endswith("\n") else text + "\n")
+            self.support_rows += len(support)
+            offers = month.offers
+            ids = _ids("O", self.offer_rows + 1 + np.arange(len(offers)), 8)
+            offers.insert(0, "offer_id", ids.to_numpy(zero_copy_only=False))
+            offers.insert(1, "customer_id", self.customer_id[offers.pop("customer_index")])
+            table = pa.Table.from_pandas(offers, schema=OFFER_SCHEMA, preserve_index=False)
+            if self.first_offers is None and len(table) >= 2:
+                self.first_offers = table.slice(0, 2)
+            self.offers.write_table(table)
+            self.offer_rows += len(offers)
+
+    def finish(self) -> dict[str, int]:
+        written = {"transactions": self.transactions.finish()}
+        self.hazard.close()
+        if self.support is not None and self.offers is not None:
+            self.support.write('{"interaction_id": "S99999991", "customer_id": "C0000001", ')
+            self.support.write('"created_at"\n')
+            self.support.write(
                 '{"interaction_id": "S99999992", "customer_id": "C0000002", '
                 '"created_at": "2026-13-45T10:00:00", "topic": "question"}\n'
             )
-        written["support_interactions"] = len(tables["support_interactions"]) + 2
+            self.support.close()
+            written["support_interactions"] = self.support_rows + 2
+            # two offers whose customer is missing: orphans for the quarantine
+            if self.first_offers is not None:
+                orphans = self.first_offers.set_column(
+                    0, "offer_id", pa.array(["O99999991", "O99999992"])
+                ).set_column(1, "customer_id", pa.array([None, None], pa.string()))
+                self.offers.write_table(orphans)
+                self.offer_rows += 2
+            self.offers.close()
+            written["marketing_offers"] = self.offer_rows
+        return written
 
-        offers = tables["marketing_offers"].copy()
-        orphan = offers.head(2).copy()
-        orphan["offer_id"] = ["O99999991", "O99999992"]
-        orphan["customer_id"] = None
-        offers = pd.concat([offers, orphan], ignore_index=True)
-        offers_path = landing / "marketing_offers" / "marketing_offers.parquet"
-        offers_path.parent.mkdir(parents=True, exist_ok=True)
-        offers.to_parquet(offers_path, index=False)
-        written["marketing_offers"] = len(offers)
 
-        _write_csv_with_bad_rows(
-            tables["economic_indicators"],
-            landing / "economic_indicators" / "economic_indicators.csv",
-            [],
+OFFER_SCHEMA = pa.schema(
+    [
+        ("offer_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("campaign", pa.string()),
+        ("offered_at", pa.timestamp("us")),
+        ("response", pa.string()),
+        ("responded_at", pa.timestamp("us")),
+    ]
+)
+
+BAD_CUSTOMER_LINES = [
+    "C9999991,Zed,zed@example.com,31/02/1980,north,mass,2024-01-05,2024-01-05 09:00:00",
+    "C9999992,Yan,yan@example.com,1985-06-01,south,mass,not-a-date,2024-02-01 09:00:00",
+    ",Nobody,nobody@example.com,1970-01-01,east,mass,2024-03-01,2024-03-01 09:00:00",
+]
+
+
+def write_landing_zone(spec: SampleSpec, landing: Path) -> dict[str, int]:
+    """Generate the sample landing zone under ``landing``; return rows written per source.
+    The bank is written month by month (memory bounded by one month of transactions)."""
+    if spec.scenario not in SCENARIOS:
+        raise ValueError(f"scenario {spec.scenario!r}: use one of {', '.join(SCENARIOS)}")
+    landing.mkdir(parents=True, exist_ok=True)
+    truth = landing / TRUTH_FOLDER / f"{spec.scenario}_truth.parquet"
+    truth.parent.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    if spec.scenario == "bank":
+        sinks = _BankSinks(landing, spec, customer_ids(spec.customers))
+
+        def on_month(month: MonthOfBank) -> None:
+            sinks(month)
+            log.info("simulated and wrote month %d of %d", month.t + 1, spec.months)
+
+        tables = simulate_bank(spec, on_month)
+        streamed = sinks.finish()
+    else:
+        tables = simulate_retail(spec)
+        files = TransactionFiles(
+            landing / "transactions",
+            spec,
+            tables["customers"]["customer_id"].to_numpy(),
+            RETAIL_CHANNELS,
+            RETAIL_CATEGORIES,
         )
-        written["economic_indicators"] = len(tables["economic_indicators"])
+        files.add(tables.pop("transaction_chunk"), 0)
+        streamed = {"transactions": files.finish()}
+    tables["_truth"].to_parquet(truth, index=False)
+
+    customers = _dirty_customers(tables["customers"], spec)
+    _write_csv(customers, landing / "customers" / "customers.csv", BAD_CUSTOMER_LINES)
+    written["customers"] = len(customers) + len(BAD_CUSTOMER_LINES)
+    written["transactions"] = streamed.pop("transactions")
+
+    if not spec.only_core and spec.scenario == "bank":
+        accounts = tables["accounts"].copy()
+        accounts["status"] = _messy_case(
+            accounts["status"].to_numpy(), np.random.default_rng(spec.seed + 2), 0.1
+        )
+        _write_csv(accounts, landing / "accounts" / "accounts.csv", [])
+        written["accounts"] = len(accounts)
+        written.update(streamed)
+        econ = tables["economic_indicators"].copy()
+        econ["region"] = _messy_case(
+            econ["region"].to_numpy(), np.random.default_rng(spec.seed + 3), 0.2
+        )
+        _write_csv(econ, landing / "economic_indicators" / "economic_indicators.csv", [])
+        written["economic_indicators"] = len(econ)
     return written
 
 
