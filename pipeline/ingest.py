@@ -24,6 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import yaml
@@ -880,8 +881,11 @@ def preflight(source: Source, paths: list[Path]) -> None:
             check_columns(source, path, [n.lower() for n in names])
 
 
-def _staging_tables(source: Source, schema: str) -> tuple[str, str]:
-    return f"{schema}._staging_{source.name}", f"{schema}._staging_{source.name}_quarantine"
+def _staging_tables(source: Source, schema: str) -> tuple[str, str, str]:
+    """Every checked row of the new files; then, for an incremental database source only,
+    its loadable and quarantined rows merged with the earlier ones."""
+    prefix = f"{schema}._staging_{source.name}"
+    return f"{prefix}_checked", prefix, f"{prefix}_quarantine"
 
 
 @dataclass
@@ -894,6 +898,8 @@ class _Staged:
     load_id: str
     seconds: float
     results: list[FileResult]
+    good: Any = None  # DataFrames over the staging tables, in raw.* and quarantine layout
+    bad: Any = None
 
 
 def _check_rejected_share(source, checked, counts, real, paths, max_share) -> None:
@@ -950,60 +956,66 @@ def _stage(
     started = time.monotonic()
     load_id = uuid.uuid4().hex[:12]
     names = {p.name for p in todo}
-    checked = (
+    checked_table, good_table, bad_table = _staging_tables(source, schema)
+    # one pass over the files: every checked row is written once, and the counts, the
+    # rejected-share check and the commit read that table (caching the typed source and
+    # reading it three times took 2.5x as long)
+    (
         _typed_with_reason(source, _read_as_text(spark, source, todo, plan.since), negative_amounts)
         .withColumn("_loaded_at", F.current_timestamp())
-        .cache()
+        .write.mode("overwrite")
+        .format("parquet")
+        .saveAsTable(checked_table)
     )
-    try:
-        encoded_counts = {
-            (r[FILE_COLUMN], r.rejected): r["count"]
-            for r in checked.groupBy(FILE_COLUMN, F.col("_reason").isNotNull().alias("rejected"))
-            .count()
-            .collect()
-        }
-        real = _real_file_names({name for name, _ in encoded_counts}, names)
-        counts = {(real[name], rejected): n for (name, rejected), n in encoded_counts.items()}
-        paths = {p.name: p for p in todo}
-        _check_rejected_share(source, checked, counts, real, paths, max_share)
-        # file names are data: they reach Spark as literal values, never as SQL text
-        pairs = [F.lit(part) for item in sorted(real.items()) for part in item]
-        file_name = F.create_map(*pairs)[F.col(FILE_COLUMN)] if pairs else F.col(FILE_COLUMN)
-        good = checked.where(F.col("_reason").isNull()).select(
-            *[c.name for c in source.columns],
-            F.lit(load_id).alias("_load_id"),
-            "_loaded_at",
-            file_name.alias(FILE_COLUMN),
-        )
-        rejected = F.col("_reason").isNotNull()
-        # rejected records, and loaded records whose optional fields became null
-        bad = checked.where(rejected | F.col("_field_issues").isNotNull()).select(
-            F.col("_record").alias("record"),
-            F.coalesce("_reason", "_field_issues").alias("reason"),
-            F.lit(load_id).alias("_load_id"),
-            "_loaded_at",
-            F.when(rejected, F.lit("record")).otherwise(F.lit("field")).alias("issue_level"),
-            F.lit(source.name).alias("source"),
-            file_name.alias(FILE_COLUMN),
-        )
-        # an incremental database source keeps its earlier rows: its partition is rewritten
-        # with them plus the new ones (staging's dedupe keeps each key's newest version)
-        incremental = [name for name, value in plan.since.items() if value is not None]
-        if incremental:
-            earlier = F.col(FILE_COLUMN).isin(incremental)
-            good = good.unionByName(spark.table(source.table(schema)).where(earlier))
-            bad = bad.unionByName(
-                spark.table(f"{schema}.{QUARANTINE}").where(
-                    (F.col("source") == F.lit(source.name)) & earlier
-                )
+    checked = spark.table(checked_table)
+    encoded_counts = {
+        (r[FILE_COLUMN], r.rejected): r["count"]
+        for r in checked.groupBy(FILE_COLUMN, F.col("_reason").isNotNull().alias("rejected"))
+        .count()
+        .collect()
+    }
+    real = _real_file_names({name for name, _ in encoded_counts}, names)
+    counts = {(real[name], rejected): n for (name, rejected), n in encoded_counts.items()}
+    paths = {p.name: p for p in todo}
+    _check_rejected_share(source, checked, counts, real, paths, max_share)
+    # file names are data: they reach Spark as literal values, never as SQL text
+    pairs = [F.lit(part) for item in sorted(real.items()) for part in item]
+    file_name = F.create_map(*pairs)[F.col(FILE_COLUMN)] if pairs else F.col(FILE_COLUMN)
+    good = checked.where(F.col("_reason").isNull()).select(
+        *[c.name for c in source.columns],
+        F.lit(load_id).alias("_load_id"),
+        "_loaded_at",
+        file_name.alias(FILE_COLUMN),
+    )
+    rejected = F.col("_reason").isNotNull()
+    # rejected records, and loaded records whose optional fields became null
+    bad = checked.where(rejected | F.col("_field_issues").isNotNull()).select(
+        F.col("_record").alias("record"),
+        F.coalesce("_reason", "_field_issues").alias("reason"),
+        F.lit(load_id).alias("_load_id"),
+        "_loaded_at",
+        F.when(rejected, F.lit("record")).otherwise(F.lit("field")).alias("issue_level"),
+        F.lit(source.name).alias("source"),
+        file_name.alias(FILE_COLUMN),
+    )
+    # an incremental database source keeps its earlier rows: its partition is rewritten
+    # with them plus the new ones (staging's dedupe keeps each key's newest version), so
+    # they are staged first (a table cannot be overwritten while it is read)
+    incremental = [name for name, value in plan.since.items() if value is not None]
+    if incremental:
+        earlier = F.col(FILE_COLUMN).isin(incremental)
+        good.unionByName(spark.table(source.table(schema)).where(earlier)).write.mode(
+            "overwrite"
+        ).format("parquet").saveAsTable(good_table)
+        bad.unionByName(
+            spark.table(f"{schema}.{QUARANTINE}").where(
+                (F.col("source") == F.lit(source.name)) & earlier
             )
-        good_table, bad_table = _staging_tables(source, schema)
-        good.write.mode("overwrite").format("parquet").saveAsTable(good_table)
-        bad.write.mode("overwrite").format("parquet").saveAsTable(bad_table)
-    finally:
-        checked.unpersist()
+        ).write.mode("overwrite").format("parquet").saveAsTable(bad_table)
+        good, bad = spark.table(good_table), spark.table(bad_table)
     seconds = round(time.monotonic() - started, 3)
-    return _Staged(source, plan, counts, load_id, seconds, skipped), skipped
+    staged = _Staged(source, plan, counts, load_id, seconds, skipped, good, bad)
+    return staged, skipped
 
 
 def _drop_staging(spark, source: Source, schema: str) -> None:
@@ -1016,24 +1028,32 @@ def _commit(spark, staged: _Staged, schema: str) -> list[FileResult]:
     from pyspark.sql import functions as F
 
     source, counts, todo = staged.source, staged.counts, staged.plan.todo
-    good_table, bad_table = _staging_tables(source, schema)
+
+    def partitions(df) -> set[str]:
+        return {r[0] for r in df.select(FILE_COLUMN).distinct().collect()}
+
     # files whose every row was rejected leave no partition to overwrite: drop theirs,
-    # the name bound as a parameter (a quote in a name cannot reach another partition)
-    for name in sorted(p.name for p in todo):
-        if not counts.get((name, False)):
+    # the name bound as a parameter (a quote in a name cannot reach another partition);
+    # only partitions that exist (one metastore call each, 36 files took 10 s)
+    todo_names = {p.name for p in todo}
+    in_raw = partitions(spark.table(source.table(schema))) & todo_names
+    quarantine = spark.table(f"{schema}.{QUARANTINE}").where(F.col("source") == source.name)
+    in_quarantine = partitions(quarantine) & todo_names
+    for name in sorted(todo_names):
+        if not counts.get((name, False)) and name in in_raw:
             spark.sql(
                 f"alter table {source.table(schema)} drop if exists partition "
                 f"({FILE_COLUMN} = :file_name)",
                 args={"file_name": name},
             )
-        if not counts.get((name, True)):
+        if not counts.get((name, True)) and name in in_quarantine:
             spark.sql(
                 f"alter table {schema}.{QUARANTINE} drop if exists partition "
                 f"(source = :source, {FILE_COLUMN} = :file_name)",
                 args={"source": source.name, "file_name": name},
             )
-    spark.table(good_table).write.insertInto(source.table(schema), overwrite=True)
-    spark.table(bad_table).write.insertInto(f"{schema}.{QUARANTINE}", overwrite=True)
+    staged.good.write.insertInto(source.table(schema), overwrite=True)
+    staged.bad.write.insertInto(f"{schema}.{QUARANTINE}", overwrite=True)
 
     results, audit_rows = list(staged.results), []
     for path in todo:
