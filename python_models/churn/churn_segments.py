@@ -2,7 +2,8 @@
 
 Two populations get a segment:
 
-* ``scored``: every customer in churn_scores (their SHAP vectors from churn_shap_values);
+* ``scored``: every customer in churn_scores (their SHAP vectors, the values of
+  churn_shap_values, computed here wide in one pass);
 * ``backtest``: the customers of the latest labelled as_of_month, explained by the same
   model (out of sample: that month is in the validation window). Their outcome is known, so
   churn_segment_profiles can report each segment's observed churn rate.
@@ -37,12 +38,19 @@ def model(dbt, session):
     from ml.segments import ShapSegmenter, match_segments
     from ml.spark_jobs import LABEL_COLUMN, bounded_sample, load_current_model, shap_wide, ship
 
-    shap = dbt.ref("churn_shap_values")
-    names = sorted(r[0] for r in shap.select("feature_name").distinct().collect())
+    version, classifier = load_current_model(dbt.ref("churn_model_registry"))
+    names = sorted(classifier.feature_names_)
+    # every scored customer's SHAP vector, computed wide in one pass with the model shipped
+    # once (the same values as churn_shap_values) and kept for the three passes below:
+    # pivoting the long table back to wide shuffled 60 rows per customer, three times
+    population = dbt.ref("customer_features_monthly").join(
+        dbt.ref("churn_scores").select("customer_id", "as_of_month"),
+        ["customer_id", "as_of_month"],
+    )
     scored = (
-        shap.groupBy("customer_id", "as_of_month", "model_version")
-        .pivot("feature_name", names)
-        .agg(F.first("shap_value"))
+        shap_wide(population, classifier, session)
+        .withColumn("model_version", F.lit(version))
+        .persist()
     )
     random_state = int(dbt.config.get("random_state"))
     sample, _ = bounded_sample(
@@ -81,7 +89,6 @@ def model(dbt, session):
     stable_id = match_segments(new_centroids, previous_centroids)
     new_ids = {sid for sid in stable_id.values() if sid not in previous_centroids}
 
-    version, classifier = load_current_model(dbt.ref("churn_model_registry"))
     training = dbt.ref("churn_training_set")
     last_labelled = training.agg(F.max("as_of_month")).first()[0]
     backtest = shap_wide(

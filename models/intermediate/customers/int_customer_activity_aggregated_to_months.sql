@@ -33,20 +33,41 @@ accounts as (
 
 ),
 
-transactions_monthly as (
+-- Two plain aggregations instead of one with two count(distinct): Spark expands every row
+-- once per distinct aggregate and sorts the result. Channels become one row each per
+-- customer and month, and the days with a purchase one bit each of a month's bitmask
+-- (bit_or merges the channels' days exactly).
+transactions_by_channel as (
 
     select
         customer_id,
         {{ month_start('posted_at') }} as activity_month,
+        channel,
         count(*) as transaction_count,
-        count(distinct cast(posted_at as date)) as purchase_day_count,
-        coalesce(sum(amount), 0) as transaction_amount,
-        count(distinct channel) as channel_count,
+        bit_or(shiftleft(cast(1 as bigint), dayofmonth(posted_at) - 1)) as purchase_days,
+        sum(amount) as transaction_amount,
         min(posted_at) as first_transaction_at,
-        max(posted_at) as last_transaction_at,
-        max(posted_at) as latest_event_at
+        max(posted_at) as last_transaction_at
 
     from transactions
+    group by 1, 2, 3
+
+),
+
+transactions_monthly as (
+
+    select
+        customer_id,
+        activity_month,
+        sum(transaction_count) as transaction_count,
+        cast(bit_count(bit_or(purchase_days)) as bigint) as purchase_day_count,
+        coalesce(sum(transaction_amount), 0) as transaction_amount,
+        count(channel) as channel_count,
+        min(first_transaction_at) as first_transaction_at,
+        max(last_transaction_at) as last_transaction_at,
+        max(last_transaction_at) as latest_event_at
+
+    from transactions_by_channel
     group by 1, 2
 
 ),
