@@ -111,12 +111,6 @@ def exponent(t1: float, t2: float, n1: int, n2: int) -> float:
     return math.log(max(t2, 1e-6) / max(t1, 1e-6)) / math.log(n2 / n1)
 
 
-def driver_memory(customers: int) -> str:
-    """Driver memory for the size: the 4 GB default up to 100k customers, +1 GB per 100k
-    more, at most 16 GB of the machine's 24."""
-    return f"{min(16, max(4, math.ceil(customers / 100_000) + 3))}g"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="2000,8000,32000", help="customers, comma-separated")
@@ -132,11 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         home = work / f"n{size}"
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("PROPENSITY_")},
+            # the pipeline sizes Spark's memory and shuffle partitions from the landing zone
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith("PROPENSITY_")
+                and k not in ("SPARK_DRIVER_MEMORY", "SPARK_SHUFFLE_PARTITIONS")
+            },
             "PROPENSITY_HOME": str(home),
             "DBT_TARGET_PATH": str(home / "target"),
             "DBT_LOG_PATH": str(home / "logs"),
-            "SPARK_DRIVER_MEMORY": driver_memory(size),
         }
         log = work / f"n{size}.log"
         commands = {

@@ -108,19 +108,25 @@ def _check(code: int) -> None:
         raise StepFailed(code)
 
 
-def _spark():
+def _size_spark() -> None:
+    """Size a local Spark for the landing zone before its JVM starts (not a remote one)."""
     from pyspark.sql import SparkSession
 
-    from pipeline.spark import get_spark, size_driver_memory
+    from pipeline.spark import size_spark
 
     if SparkSession.getActiveSession() is None and not os.environ.get("SPARK_REMOTE"):
-        memory = size_driver_memory(Paths.from_env().landing)
-        if memory:
+        chosen = size_spark(Paths.from_env().landing)
+        if chosen:
             log.info(
-                "Spark driver memory %s, sized for the landing zone (SPARK_DRIVER_MEMORY "
-                "overrides it)",
-                memory,
+                "Spark sized for the landing zone: %s (set them to override)",
+                ", ".join(f"{k}={v}" for k, v in chosen.items()),
             )
+
+
+def _spark():
+    from pipeline.spark import get_spark
+
+    _size_spark()
     return get_spark()
 
 
@@ -270,6 +276,7 @@ def run_dbt(dbt_args: list[str]) -> int:
 
 def cmd_dbt(args: argparse.Namespace, paths: Paths) -> int:
     # dbt-spark's session method opens the same session from profiles.yml when it needs one
+    _size_spark()
     return run_dbt(list(args.dbt_args))
 
 

@@ -32,15 +32,25 @@ def _machine_bytes() -> int:
         return 8 * GIB
 
 
-def size_driver_memory(landing: Path) -> str | None:
-    """Set SPARK_DRIVER_MEMORY from the landing zone's size unless the user set it; return
-    the value chosen (None when the user's setting stands)."""
-    if os.environ.get("SPARK_DRIVER_MEMORY"):
-        return None
+def shuffle_partitions_for(landing_bytes: int) -> int:
+    """Shuffle partitions for a landing zone: 4 (the small-data default) up to 1 GiB, then
+    one per 256 MiB, at most 200, so that no shuffle partition of a large run holds
+    gigabytes (adaptive execution still merges the small ones)."""
+    return max(4, min(200, -(-landing_bytes // (256 << 20))))
+
+
+def size_spark(landing: Path) -> dict[str, str]:
+    """Set SPARK_DRIVER_MEMORY and SPARK_SHUFFLE_PARTITIONS from the landing zone's size,
+    each unless the user set it; return the settings chosen."""
     files = [p for p in landing.rglob("*") if p.is_file()] if landing.is_dir() else []
-    memory = driver_memory_for(sum(p.stat().st_size for p in files), _machine_bytes())
-    os.environ["SPARK_DRIVER_MEMORY"] = memory
-    return memory
+    size = sum(p.stat().st_size for p in files)
+    chosen = {}
+    if not os.environ.get("SPARK_DRIVER_MEMORY"):
+        chosen["SPARK_DRIVER_MEMORY"] = driver_memory_for(size, _machine_bytes())
+    if not os.environ.get("SPARK_SHUFFLE_PARTITIONS"):
+        chosen["SPARK_SHUFFLE_PARTITIONS"] = str(shuffle_partitions_for(size))
+    os.environ.update(chosen)
+    return chosen
 
 
 def spark_settings(

@@ -64,3 +64,11 @@ def test_driver_memory_grows_with_the_landing_zone_within_the_machine():
     assert driver_memory_for(2 * GIB, 24 * GIB) == "10g"
     assert driver_memory_for(20 * GIB, 24 * GIB) == "16g"  # 70% of the machine at most
     assert driver_memory_for(20 * GIB, 4 * GIB) == "4g"  # never below the default
+
+
+def test_shuffle_partitions_grow_with_the_landing_zone():
+    from pipeline.spark import GIB, shuffle_partitions_for
+
+    assert shuffle_partitions_for(50 << 20) == 4  # a sample zone: the default
+    assert shuffle_partitions_for(10 * GIB) == 40
+    assert shuffle_partitions_for(1000 * GIB) == 200
