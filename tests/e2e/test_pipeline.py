@@ -238,6 +238,20 @@ def test_dashboard_overview_says_the_horizon_and_the_quality_in_plain_words(
     assert any("0.5 is a coin toss" in c.value for c in app.caption)
 
 
+def test_dashboard_segments_page_says_where_to_start_without_jargon(pipeline_run, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
+    path = PROJECT_DIR / "serving" / "dashboard" / "views" / "segments.py"
+    app = AppTest.from_file(str(path), default_timeout=60).run()
+    assert not app.exception, app.exception
+    start = [i.value for i in app.info]
+    assert start and start[0].startswith("**Where to start:")
+    assert "in the next 3 months" in start[0]
+    text = " ".join([*start, *(c.value for c in app.caption), *(h.value for h in app.subheader)])
+    assert "SHAP" not in text and "embedding" not in text
+
+
 def test_dashboard_lists_customers_for_a_campaign_with_filters(spark, pipeline_run, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

@@ -37,6 +37,18 @@ sampled_activity as (
 
 ),
 
+sampled_features as (
+
+    -- the same customers' feature rows, filtered before the join (not after a shuffle of
+    -- the whole feature table)
+    select features.*
+    from features
+    cross join customer_count
+    where pmod(xxhash64(features.customer_id), 10000)
+        < 10000 * least(1.0, {{ max_customers }} / customer_count.customers)
+
+),
+
 cut_at_each_month as (
 
     -- one copy of each customer's history per as_of_month, holding only months <= it
@@ -93,7 +105,7 @@ violations as (
             {%- endfor %}
         end as violation_reason
 
-    from features
+    from sampled_features as features
     inner join recomputed_at_cut
         on features.customer_id = recomputed_at_cut.customer_id
         and features.as_of_month = recomputed_at_cut.as_of_month

@@ -51,3 +51,14 @@ def test_the_first_build_keeps_the_fitted_labels():
     from ml.segments import match_segments
 
     assert match_segments({0: np.zeros(2), 1: np.ones(2)}, {}) == {0: 0, 1: 1}
+
+
+def test_the_same_sample_gives_the_same_segments_and_positions():
+    X, _ = _blobs(70, 3)
+    first = ShapSegmenter(random_state=7).fit(X)
+    second = ShapSegmenter(random_state=7).fit(X.copy())
+    assert (first.fit_labels_ == second.fit_labels_).all()
+    assert np.array_equal(first.embedding_, second.embedding_)
+    labels_a, positions_a = first.assign(X)
+    labels_b, positions_b = second.assign(X)
+    assert (labels_a == labels_b).all() and np.array_equal(positions_a, positions_b)

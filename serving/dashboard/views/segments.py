@@ -1,14 +1,37 @@
 """Segments: groups of customers at risk for the same reasons (UMAP + HDBSCAN on SHAP)."""
 
+import pandas as pd
 import streamlit as st
 
 from serving.dashboard.data import snapshot_or_stop
 
 snapshot = snapshot_or_stop()
 segments = snapshot.segments.sort_values("expected_churn_rate", ascending=False)
+model = snapshot.current_model or {}
+horizon = model.get("horizon_months")
+within = f"in the next {int(horizon)} months" if horizon and pd.notna(horizon) else "soon"
 
 st.title("Customer segments")
-st.caption("Customers grouped by why the model scores them, not by who they are.")
+st.caption(
+    "Customers grouped by why the model expects them to leave, not by who they are: the "
+    "customers of one segment are at risk for the same reasons, so one campaign can "
+    "address them all."
+)
+# where to start: the segment that holds the most expected leavers
+leavers = (
+    snapshot.customers.groupby("segment_name")["churn_probability"].sum().sort_values()
+    if len(snapshot.customers)
+    else pd.Series(dtype=float)
+)
+if len(leavers) and leavers.sum() > 0:
+    name, expected = leavers.index[-1], float(leavers.iloc[-1])
+    drivers = segments.loc[segments["segment_name"] == name, "top_drivers"]
+    reasons = f" Its main reasons: {drivers.iloc[0]}." if len(drivers) else ""
+    st.info(
+        f"**Where to start: {name}.** Of the {leavers.sum():,.0f} customers we expect to lose "
+        f"{within}, {expected:,.0f} ({expected / leavers.sum():.0%}) are in this segment."
+        f"{reasons} The customer lookup page lists them for a campaign."
+    )
 st.dataframe(
     segments[
         [
@@ -39,6 +62,17 @@ st.dataframe(
         "top_drivers": "Top drivers",
     },
 )
-st.subheader("Customers in SHAP space")
+st.subheader("Map of customers by their reasons for leaving")
+st.caption(
+    "Each dot is a customer. Customers close together are at risk for similar reasons; the "
+    "position itself has no unit or meaning of its own."
+)
 points = snapshot.customers[["embedding_x", "embedding_y", "segment_name"]].dropna()
-st.scatter_chart(points, x="embedding_x", y="embedding_y", color="segment_name")
+st.scatter_chart(
+    points.rename(columns={"segment_name": "Segment"}),
+    x="embedding_x",
+    y="embedding_y",
+    color="Segment",
+    x_label="",
+    y_label="",
+)
