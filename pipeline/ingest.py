@@ -1029,16 +1029,24 @@ def _commit(spark, staged: _Staged, schema: str) -> list[FileResult]:
 
     source, counts, todo = staged.source, staged.counts, staged.plan.todo
 
-    def partitions(df) -> set[str]:
-        return {r[0] for r in df.select(FILE_COLUMN).distinct().collect()}
+    def existing(df, names: set[str]) -> set[str]:
+        """Which of ``names`` have a partition in ``df`` (asked only when there are any)."""
+        if not names:
+            return set()
+        found = df.where(F.col(FILE_COLUMN).isin(*sorted(names))).select(FILE_COLUMN)
+        return {r[0] for r in found.distinct().collect()}
 
     # files whose every row was rejected leave no partition to overwrite: drop theirs,
     # the name bound as a parameter (a quote in a name cannot reach another partition);
     # only partitions that exist (one metastore call each, 36 files took 10 s)
     todo_names = {p.name for p in todo}
-    in_raw = partitions(spark.table(source.table(schema))) & todo_names
-    quarantine = spark.table(f"{schema}.{QUARANTINE}").where(F.col("source") == source.name)
-    in_quarantine = partitions(quarantine) & todo_names
+    in_raw = existing(
+        spark.table(source.table(schema)), {n for n in todo_names if not counts.get((n, False))}
+    )
+    in_quarantine = existing(
+        spark.table(f"{schema}.{QUARANTINE}").where(F.col("source") == source.name),
+        {n for n in todo_names if not counts.get((n, True))},
+    )
     for name in sorted(todo_names):
         if not counts.get((name, False)) and name in in_raw:
             spark.sql(

@@ -18,7 +18,7 @@ GIB = 1 << 30
 
 def driver_memory_for(landing_bytes: int, machine_bytes: int) -> str:
     """Local Spark memory for a landing zone: the 4 GB default, plus 3 bytes per byte of
-    landing data (parsed rows, shuffles and the cached source are a few times their files),
+    landing data (parsed rows and shuffles are a few times their files),
     at most 70% of the machine's memory and never below the default."""
     want = 4 * GIB + 3 * landing_bytes
     cap = max(4 * GIB, int(machine_bytes * 0.7))

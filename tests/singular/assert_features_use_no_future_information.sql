@@ -7,6 +7,10 @@
 -- (a deterministic hash sample) are recomputed.
 {%- set features = windowed_features('customer_id, cut_month') %}
 {%- set max_customers = var('leakage_test_max_customers', 3000) %}
+{%- set in_sample -%}
+    pmod(xxhash64(customer_id), 10000)
+        < 10000 * least(1.0, {{ max_customers }} / customer_count.customers)
+{%- endset %}
 with
 
 features as (
@@ -32,8 +36,7 @@ sampled_activity as (
     select activity.*
     from activity
     cross join customer_count
-    where pmod(xxhash64(activity.customer_id), 10000)
-        < 10000 * least(1.0, {{ max_customers }} / customer_count.customers)
+    where {{ in_sample }}
 
 ),
 
@@ -44,8 +47,7 @@ sampled_features as (
     select features.*
     from features
     cross join customer_count
-    where pmod(xxhash64(features.customer_id), 10000)
-        < 10000 * least(1.0, {{ max_customers }} / customer_count.customers)
+    where {{ in_sample }}
 
 ),
 
