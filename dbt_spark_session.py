@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from typing import Any
 
 __all__ = ["SUBMISSION_METHOD", "SessionPythonJobHelper", "plugins", "register"]
@@ -80,7 +81,59 @@ def register() -> bool:
     return True
 
 
+def route_through_warehouse_server() -> str | None:
+    """A plain `dbt build` goes through `propensity warehouse start`'s server when it runs
+    (the embedded metastore admits one process); nothing changes otherwise."""
+    if os.environ.get("SPARK_REMOTE"):
+        return None
+    try:
+        from pipeline.warehouse import route_through_server
+        from serving.layout import Paths
+    except ImportError:  # the project is not installed: nothing to route to
+        return None
+    remote = route_through_server(Paths.from_env())
+    if remote:
+        logger.info("the warehouse server runs: dbt goes through %s", remote)
+        _drop_local_only_settings()
+    return remote
+
+
+def _drop_local_only_settings() -> None:
+    """dbt read profiles.yml before importing this plugin, so a plain `dbt build` has the
+    `local` target's settings: master, memory, warehouse and metastore, which a Spark Connect
+    session cannot take (pyspark refuses a master next to a remote). Routed to the server,
+    its session cursor sends only the settings the `connect` target names; the server owns
+    the rest."""
+    try:
+        from dbt.adapters.spark import session
+
+        from pipeline.spark import spark_settings
+    except ImportError:
+        return
+    session_level = set(spark_settings(target="connect"))
+    original = session.Cursor.__init__
+    if getattr(original, "_routed", False):
+        return
+
+    def __init__(self, *, server_side_parameters=None):  # type: ignore[no-untyped-def]
+        kept = {
+            key: value
+            for key, value in (server_side_parameters or {}).items()
+            if key in session_level
+        }
+        original(self, server_side_parameters=kept)
+
+    __init__._routed = True  # type: ignore[attr-defined]
+    session.Cursor.__init__ = __init__  # type: ignore[method-assign]
+
+
 register()
+route_through_warehouse_server()
+# dbt-spark's cursor asks every session for Hive support; a Spark Connect server has its own
+# catalog and says so once per statement: that warning tells the user nothing
+warnings.filterwarnings(
+    "ignore", message="Failed to set spark.sql.catalogImplementation", category=UserWarning
+)
 # Python workers of a local session must use dbt's interpreter (the one with pandas, xgboost
 # and this project installed); a cluster's own PYSPARK_PYTHON setting is left alone.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

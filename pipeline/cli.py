@@ -9,6 +9,8 @@ dashboard.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import logging
 import os
 import subprocess
@@ -31,6 +33,10 @@ def _setup_logging(verbose: bool) -> None:
     )
     for noisy in ("py4j", "urllib3", "numba", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # the Spark Connect client logs every failed query with its JVM stack trace as JSON;
+    # the command reports the error itself, in one line (-v shows the trace)
+    if not verbose:
+        logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
 
 
 class StepFailed(Exception):
@@ -94,6 +100,10 @@ def state_lock(paths: Paths, command: str):
         yield
     finally:
         handle.close()
+
+
+# commands that use Spark: routed through the warehouse server when it runs
+SPARK_COMMANDS = ("run", "ingest", "publish", "quarantine", "dbt", "sql")
 
 
 # commands that open the warehouse and metastore; `dbt docs serve` only serves files
@@ -405,6 +415,116 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+def cmd_warehouse(args: argparse.Namespace, paths: Paths) -> int:
+    from pipeline import warehouse
+    from pipeline.metastore import MetastoreInUse
+
+    if args.action == "start":
+        try:
+            settings = warehouse.ServerSettings.from_env()
+            if args.host:
+                settings = dataclasses.replace(settings, host=args.host)
+            state = warehouse.start(
+                paths,
+                settings,
+                master=args.master,
+                driver_memory=args.driver_memory,
+                allow_unauthenticated=args.allow_unauthenticated,
+            )
+        except (warehouse.WarehouseError, MetastoreInUse) as exc:
+            log.error("%s", exc)
+            return 2
+        print(_describe_server(state, paths))
+        return 0
+    if args.action == "stop":
+        stopped = warehouse.stop(paths)
+        print(
+            f"stopped the warehouse server (pid {stopped.pid})"
+            if stopped
+            else f"no warehouse server was started for {paths.home}"
+        )
+        return 0
+    up = warehouse.running(paths)
+    if up is None:
+        recorded = warehouse.read_state(paths)
+        print(
+            f"not running for {paths.home}"
+            + (
+                f" (the server recorded with pid {recorded.pid} has exited; its log: "
+                f"{recorded.log_file})"
+                if recorded
+                else ""
+            )
+            + ". Start it with `propensity warehouse start`."
+        )
+        return 1
+    print(_describe_server(up, paths))
+    return 0
+
+
+def _describe_server(state, paths: Paths) -> str:
+    from pipeline.warehouse import beeline_command
+
+    return "\n".join(
+        [
+            f"warehouse server running (pid {state.pid}, since {state.started_at}, "
+            f"authentication: {state.auth})",
+            f"  JDBC / ODBC (HiveServer2): {state.jdbc_url}",
+            f"  Spark Connect:             {state.connect_url}",
+            f"  beeline:                   {beeline_command(state)}",
+            f"  log:                       {state.log_file}",
+            "  `propensity run`, `propensity dbt …`, `propensity sql` and `dbt build` in this "
+            "project now run through it.",
+            f"  Stop it with `propensity warehouse stop` (state in {paths.home}).",
+        ]
+    )
+
+
+def _write_csv(frame, out, max_rows: int) -> int:
+    """Write a query's rows as CSV: all of them, streamed, to ``out``; or at most
+    ``max_rows`` to stdout when ``out`` is None. Return the number of rows written."""
+    import csv
+
+    rows = frame.toLocalIterator() if out else iter(frame.limit(max_rows + 1).collect())
+    writer = csv.writer(out or sys.stdout)
+    writer.writerow(frame.columns)
+    written = 0
+    for row in rows:
+        if out is None and written == max_rows:
+            log.warning(
+                "only the first %d rows are shown: use --max-rows N, or --output FILE for all",
+                max_rows,
+            )
+            break
+        writer.writerow(list(row))
+        written += 1
+    return written
+
+
+def cmd_sql(args: argparse.Namespace, paths: Paths) -> int:
+    """Run one query and write its rows as CSV, streamed (never the whole result in memory)."""
+    query = args.query if args.query != "-" else sys.stdin.read()
+    if not query.strip():
+        log.error("no query: pass it as an argument, or `-` to read it from stdin")
+        return 2
+    spark = _spark()
+    if args.schema:
+        spark.catalog.setCurrentDatabase(args.schema)
+    from pyspark.errors import PySparkException
+
+    try:
+        frame = spark.sql(query)
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(open(args.output, "w", newline="")) if args.output else None
+            written = _write_csv(frame, out, args.max_rows)
+    except PySparkException as exc:
+        log.error("the query failed: %s", str(exc).strip().splitlines()[0])
+        return 2
+    if args.output:
+        log.info("%s rows written to %s", f"{written:,}", args.output)
+    return 0
+
+
 def cmd_serve_api(args: argparse.Namespace, paths: Paths) -> int:
     import uvicorn
 
@@ -554,6 +674,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pub.set_defaults(func=cmd_publish)
 
+    wh = sub.add_parser(
+        "warehouse",
+        help="start, check or stop the warehouse server (JDBC + Spark Connect)",
+        description="One Spark JVM on the project's warehouse and metastore: the Thrift server "
+        "(jdbc:hive2://127.0.0.1:10000/analytics, for beeline, DBeaver and any JDBC/ODBC tool) "
+        "and Spark Connect (sc://127.0.0.1:15002). While it runs, `propensity run`, "
+        "`propensity dbt`, `propensity sql` and `dbt build` go through it, so analysts and "
+        "pipelines share the warehouse. Settings: PROPENSITY_WAREHOUSE_HOST, _THRIFT_PORT, "
+        "_CONNECT_PORT, _AUTH (none, ldap, custom) and the README's analyst section.",
+    )
+    wh.add_argument("action", choices=["start", "status", "stop"], help="what to do")
+    wh.add_argument("--host", help="bind address (default: PROPENSITY_WAREHOUSE_HOST or 127.0.0.1)")
+    wh.add_argument("--master", help="Spark master (default: SPARK_MASTER or local[2])")
+    wh.add_argument(
+        "--driver-memory", help="the server's memory (default: sized from the landing zone)"
+    )
+    wh.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="bind beyond loopback with no authentication (refused by default)",
+    )
+    wh.set_defaults(func=cmd_warehouse)
+
+    sql = sub.add_parser(
+        "sql",
+        help="run one SQL query and print CSV (through the warehouse server when it runs)",
+        description="Run one Spark SQL query against the warehouse and write the rows as CSV, "
+        'e.g. `propensity sql "select * from customer_churn_overview limit 10"`. Goes '
+        "through the warehouse server when it runs (seconds), otherwise starts Spark here.",
+    )
+    sql.add_argument("query", help="the query, or - to read it from stdin")
+    sql.add_argument(
+        "--schema",
+        default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
+        help="default schema for unqualified names (default: %(default)s)",
+    )
+    sql.add_argument(
+        "--output", "-o", help="write every row to this CSV file (default: stdout, first rows)"
+    )
+    sql.add_argument(
+        "--max-rows",
+        type=int,
+        default=10_000,
+        help="rows written to stdout at most (default: %(default)s)",
+    )
+    sql.set_defaults(func=cmd_sql)
+
     api = sub.add_parser(
         "serve-api",
         help="serve the FastAPI app",
@@ -580,6 +747,13 @@ def main(argv: list[str] | None = None) -> int:
     paths = Paths.from_env(args.home)
     paths.export()
     from pipeline.metastore import MetastoreInUse
+
+    if args.command in SPARK_COMMANDS:
+        from pipeline.warehouse import route_through_server
+
+        remote = route_through_server(paths)
+        if remote:
+            log.info("the warehouse server runs: sending Spark work through %s", remote)
 
     try:
         if not _needs_lock(args):

@@ -103,6 +103,7 @@ def check_metastore_free(metastore_dir: Path, orphan_grace_seconds: float = 30.0
     who = f"process {pid} ({_command_of(pid)})" if pid else "another process"
     raise MetastoreInUse(
         f"the metastore {metastore_dir} is in use by {who}; the embedded Derby metastore "
-        "admits one process at a time. Wait for it to finish or stop it, or give this "
-        "command its own PROPENSITY_HOME."
+        "admits one process at a time. Wait for it to finish or stop it; to share the "
+        "warehouse, run `propensity warehouse start` (commands then go through it), or give "
+        "this command its own PROPENSITY_HOME."
     )

@@ -32,5 +32,5 @@ def test_a_second_process_is_told_who_holds_the_metastore(spark):
     assert done.returncode == 3, output[-3000:]
     assert "is in use by process" in output and "Spark's JVM, started by pid" in output
     assert f"started by pid {os.getpid()}" in output
-    assert "give this command its own PROPENSITY_HOME" in output
+    assert "propensity warehouse start" in output and "its own PROPENSITY_HOME" in output
     assert len(output.splitlines()) < 10
