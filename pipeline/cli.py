@@ -417,7 +417,7 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
 
 def cmd_warehouse(args: argparse.Namespace, paths: Paths) -> int:
     from pipeline import warehouse
-    from pipeline.metastore import MetastoreInUse
+    from pipeline.metastore import MetastoreError, MetastoreInUse
 
     if args.action == "start":
         try:
@@ -431,7 +431,7 @@ def cmd_warehouse(args: argparse.Namespace, paths: Paths) -> int:
                 driver_memory=args.driver_memory,
                 allow_unauthenticated=args.allow_unauthenticated,
             )
-        except (warehouse.WarehouseError, MetastoreInUse) as exc:
+        except (warehouse.WarehouseError, MetastoreInUse, MetastoreError) as exc:
             log.error("%s", exc)
             return 2
         print(_describe_server(state, paths))
@@ -746,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     paths = Paths.from_env(args.home)
     paths.export()
-    from pipeline.metastore import MetastoreInUse
+    from pipeline.metastore import MetastoreError, MetastoreInUse
 
     if args.command in SPARK_COMMANDS:
         from pipeline.warehouse import route_through_server
@@ -760,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
             return args.func(args, paths)
         with state_lock(paths, args.command):
             return args.func(args, paths)
-    except (StateBusy, MetastoreInUse) as busy:
+    except (StateBusy, MetastoreInUse, MetastoreError) as busy:
         log.error("%s", busy)
         return 3
 

@@ -101,7 +101,13 @@ def get_spark(target: str | None = None):
         if jars:
             builder = builder.config("spark.jars", ",".join(jars))
             builder = builder.config("spark.driver.extraClassPath", os.pathsep.join(jars))
-    spark = builder.getOrCreate()
-    if not os.environ.get("SPARK_REMOTE"):
+    if os.environ.get("SPARK_REMOTE") or SparkSession.getActiveSession() is not None:
+        return builder.getOrCreate()
+    from pipeline.metastore import initialise_metastore, shared_metastore_ready
+
+    with shared_metastore_ready() as first_use:
+        spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "WARN"))
+        if first_use:
+            initialise_metastore(spark)
     return spark

@@ -291,7 +291,7 @@ def start(
     """Start the server in the background and wait until both protocols answer."""
     from datetime import datetime
 
-    from pipeline.metastore import check_metastore_free
+    from pipeline.metastore import check_metastore_free, shared_metastore_ready
     from pipeline.spark import size_spark
 
     if settings.host not in LOOPBACK and settings.auth == "none" and not allow_unauthenticated:
@@ -334,50 +334,53 @@ def start(
     log.info(
         "starting the warehouse server (%s, driver memory %s); log: %s", master, memory, log_file
     )
-    with log_file.open("w") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_DIR,  # relative paths in profiles.yml resolve from the project
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # survives this command; `stop` signals its group
+    # a fresh shared metastore is initialised by one JVM at a time: hold its lock until
+    # the server is up (it opens the metastore while starting)
+    with shared_metastore_ready():
+        with log_file.open("w") as out:
+            process = subprocess.Popen(
+                command,
+                cwd=PROJECT_DIR,  # relative paths in profiles.yml resolve from the project
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # survives this command; `stop` signals its group
+            )
+        state = ServerState(
+            pid=process.pid,
+            host=settings.host,
+            thrift_port=settings.thrift_port,
+            connect_port=settings.connect_port,
+            auth=settings.auth,
+            log_file=str(log_file),
+            started_at=datetime.now().isoformat(timespec="seconds"),
         )
-    state = ServerState(
-        pid=process.pid,
-        host=settings.host,
-        thrift_port=settings.thrift_port,
-        connect_port=settings.connect_port,
-        auth=settings.auth,
-        log_file=str(log_file),
-        started_at=datetime.now().isoformat(timespec="seconds"),
-    )
-    _state_path(paths).write_text(json.dumps(asdict(state), indent=2) + "\n")
-    deadline = time.monotonic() + timeout
-    waiting = {"Spark Connect": settings.connect_port, "Thrift (JDBC)": settings.thrift_port}
-    last_report = 0.0
-    while waiting:
-        if process.poll() is not None:
-            _state_path(paths).unlink(missing_ok=True)
-            raise WarehouseError(
-                f"the warehouse server exited with code {process.returncode} while starting. "
-                f"Last lines of {log_file}:\n{_tail(log_file)}"
-            )
-        if time.monotonic() > deadline:
-            stop(paths)
-            raise WarehouseError(
-                f"the warehouse server did not open {', '.join(waiting)} within {timeout:.0f}s; "
-                f"stopped it. Last lines of {log_file}:\n{_tail(log_file)}"
-            )
-        for name, port in list(waiting.items()):
-            if port_open(settings.host, port):
-                log.info("%s is up on %s:%d", name, settings.host, port)
-                del waiting[name]
-        if waiting and time.monotonic() - last_report > 15:
-            log.info("waiting for %s …", " and ".join(waiting))
-            last_report = time.monotonic()
-        time.sleep(0.5)
+        _state_path(paths).write_text(json.dumps(asdict(state), indent=2) + "\n")
+        deadline = time.monotonic() + timeout
+        waiting = {"Spark Connect": settings.connect_port, "Thrift (JDBC)": settings.thrift_port}
+        last_report = 0.0
+        while waiting:
+            if process.poll() is not None:
+                _state_path(paths).unlink(missing_ok=True)
+                raise WarehouseError(
+                    f"the warehouse server exited with code {process.returncode} while starting. "
+                    f"Last lines of {log_file}:\n{_tail(log_file)}"
+                )
+            if time.monotonic() > deadline:
+                stop(paths)
+                raise WarehouseError(
+                    f"the warehouse server did not open {', '.join(waiting)} within "
+                    f"{timeout:.0f}s; stopped it. Last lines of {log_file}:\n{_tail(log_file)}"
+                )
+            for name, port in list(waiting.items()):
+                if port_open(settings.host, port):
+                    log.info("%s is up on %s:%d", name, settings.host, port)
+                    del waiting[name]
+            if waiting and time.monotonic() - last_report > 15:
+                log.info("waiting for %s …", " and ".join(waiting))
+                last_report = time.monotonic()
+            time.sleep(0.5)
     return state
 
 
