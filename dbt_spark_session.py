@@ -94,11 +94,11 @@ def route_through_warehouse_server() -> str | None:
     remote = route_through_server(Paths.from_env())
     if remote:
         logger.info("the warehouse server runs: dbt goes through %s", remote)
-        _drop_local_only_settings()
+        _send_session_settings_only()
     return remote
 
 
-def _drop_local_only_settings() -> None:
+def _send_session_settings_only() -> None:
     """dbt read profiles.yml before importing this plugin, so a plain `dbt build` has the
     `local` target's settings: master, memory, warehouse and metastore, which a Spark Connect
     session cannot take (pyspark refuses a master next to a remote). Routed to the server,

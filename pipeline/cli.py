@@ -508,17 +508,18 @@ def cmd_sql(args: argparse.Namespace, paths: Paths) -> int:
         log.error("no query: pass it as an argument, or `-` to read it from stdin")
         return 2
     spark = _spark()
-    if args.schema:
-        spark.catalog.setCurrentDatabase(args.schema)
     from pyspark.errors import PySparkException
 
     try:
+        spark.catalog.setCurrentDatabase(args.schema)
         frame = spark.sql(query)
         with contextlib.ExitStack() as stack:
             out = stack.enter_context(open(args.output, "w", newline="")) if args.output else None
             written = _write_csv(frame, out, args.max_rows)
     except PySparkException as exc:
         log.error("the query failed: %s", str(exc).strip().splitlines()[0])
+        if "SCHEMA_NOT_FOUND" in str(exc):
+            log.error("build the marts first with `propensity run`, or name another --schema")
         return 2
     if args.output:
         log.info("%s rows written to %s", f"{written:,}", args.output)
@@ -584,6 +585,15 @@ def add_sample_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_schema_argument(parser: argparse.ArgumentParser, meaning: str) -> None:
+    """--schema: where the marts are (PROPENSITY_SCHEMA, default analytics)."""
+    parser.add_argument(
+        "--schema",
+        default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
+        help=f"{meaning} (default: %(default)s)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `propensity` command line."""
     parser = argparse.ArgumentParser(
@@ -614,11 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dbt vars for the build step, as YAML, e.g. "
         "'{churn_horizon_months: 6, churn_definition: non_contractual}'",
     )
-    run.add_argument(
-        "--schema",
-        default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
-        help="schema of the marts to publish (default: %(default)s)",
-    )
+    add_schema_argument(run, "schema of the marts to publish")
     add_ingest_arguments(run)
     run.set_defaults(func=cmd_run)
 
@@ -667,11 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish scored marts for the API and dashboard",
         description="Copy the serving marts to a new version and switch CURRENT to it atomically.",
     )
-    pub.add_argument(
-        "--schema",
-        default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
-        help="schema of the marts (default: %(default)s)",
-    )
+    add_schema_argument(pub, "schema of the marts")
     pub.set_defaults(func=cmd_publish)
 
     wh = sub.add_parser(
@@ -705,11 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
         "through the warehouse server when it runs (seconds), otherwise starts Spark here.",
     )
     sql.add_argument("query", help="the query, or - to read it from stdin")
-    sql.add_argument(
-        "--schema",
-        default=os.environ.get("PROPENSITY_SCHEMA", "analytics"),
-        help="default schema for unqualified names (default: %(default)s)",
-    )
+    add_schema_argument(sql, "default schema for unqualified names")
     sql.add_argument(
         "--output", "-o", help="write every row to this CSV file (default: stdout, first rows)"
     )

@@ -99,11 +99,7 @@ class ServerSettings:
 
     @property
     def jdbc_url(self) -> str:
-        return f"jdbc:hive2://{self.host}:{self.thrift_port}/analytics"
-
-    @property
-    def connect_url(self) -> str:
-        return f"sc://{self.host}:{self.connect_port}"
+        return _jdbc_url(self.host, self.thrift_port)
 
     def hive_settings(self) -> dict[str, str]:
         """HiveServer2 settings for the Thrift server (bind address, port, authentication)."""
@@ -141,12 +137,16 @@ class ServerState:
 
     @property
     def jdbc_url(self) -> str:
-        return f"jdbc:hive2://{_client_host(self.host)}:{self.thrift_port}/analytics"
+        return _jdbc_url(self.host, self.thrift_port)
 
 
 def _client_host(host: str) -> str:
     """Where a client on this machine reaches a server bound to ``host``."""
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _jdbc_url(host: str, port: int) -> str:
+    return f"jdbc:hive2://{_client_host(host)}:{port}/analytics"
 
 
 def spark_home() -> Path:
@@ -156,7 +156,7 @@ def spark_home() -> Path:
     return Path(pyspark.__file__).resolve().parent
 
 
-def beeline_command(state: ServerState | ServerSettings) -> str:
+def beeline_command(state: ServerState) -> str:
     """A ready-to-paste beeline command for this server."""
     return f"{spark_home() / 'bin' / 'beeline'} -u {state.jdbc_url}"
 
@@ -219,14 +219,14 @@ def route_through_server(paths: Paths) -> str | None:
     return state.connect_url
 
 
-def _server_confs(paths: Paths, settings: ServerSettings, driver_memory: str) -> dict[str, str]:
+def _server_confs(settings: ServerSettings, driver_memory: str) -> dict[str, str]:
     """Spark settings of the server: the `local` target's, plus Hive, Connect and the JDBC
     drivers (for database sources and a PostgreSQL metastore)."""
     from pipeline.jdbc import driver_jars
     from pipeline.spark import spark_settings
 
     env = {**os.environ, "SPARK_DRIVER_MEMORY": driver_memory}
-    confs = {k: v for k, v in spark_settings(target="local", env=env).items()}
+    confs = spark_settings(target="local", env=env)
     confs.pop("spark.master", None)
     confs.pop("spark.driver.memory", None)
     confs.update(
@@ -271,7 +271,7 @@ def server_command(
         "--class",
         THRIFT_CLASS,
     ]
-    for key, value in _server_confs(paths, settings, driver_memory).items():
+    for key, value in _server_confs(settings, driver_memory).items():
         command += ["--conf", f"{key}={value}"]
     command.append("spark-internal")  # spark-submit's name for "the class is on the classpath"
     for key, value in settings.hive_settings().items():
