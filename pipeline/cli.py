@@ -430,6 +430,7 @@ def cmd_warehouse(args: argparse.Namespace, paths: Paths) -> int:
                 master=args.master,
                 driver_memory=args.driver_memory,
                 allow_unauthenticated=args.allow_unauthenticated,
+                extra_confs=warehouse.parse_confs(args.conf),
             )
         except (warehouse.WarehouseError, MetastoreInUse, MetastoreError) as exc:
             log.error("%s", exc)
@@ -696,6 +697,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-unauthenticated",
         action="store_true",
         help="bind beyond loopback with no authentication (refused by default)",
+    )
+    wh.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting for the server and its executors, as spark-submit's --conf "
+        "(repeatable), e.g. --conf spark.executor.memory=8g on a cluster",
     )
     wh.set_defaults(func=cmd_warehouse)
 

@@ -219,6 +219,20 @@ def route_through_server(paths: Paths) -> str | None:
     return state.connect_url
 
 
+def parse_confs(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` Spark settings from the command line, each checked."""
+    confs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.startswith("spark.") or not value or "\n" in pair:
+            raise WarehouseError(
+                f"--conf {pair!r}: write it as spark.<setting>=<value>, "
+                "e.g. --conf spark.executor.memory=8g"
+            )
+        confs[key.strip()] = value.strip()
+    return confs
+
+
 def _server_confs(settings: ServerSettings, driver_memory: str) -> dict[str, str]:
     """Spark settings of the server: the `local` target's, plus Hive, Connect and the JDBC
     drivers (for database sources and a PostgreSQL metastore)."""
@@ -257,7 +271,11 @@ def _extra_jars() -> list[str]:
 
 
 def server_command(
-    paths: Paths, settings: ServerSettings, master: str, driver_memory: str
+    paths: Paths,
+    settings: ServerSettings,
+    master: str,
+    driver_memory: str,
+    extra_confs: dict[str, str] | None = None,
 ) -> list[str]:
     """The spark-submit command line of the server (no shell: every value is one argument)."""
     command = [
@@ -271,7 +289,8 @@ def server_command(
         "--class",
         THRIFT_CLASS,
     ]
-    for key, value in _server_confs(settings, driver_memory).items():
+    confs = {**_server_confs(settings, driver_memory), **(extra_confs or {})}
+    for key, value in confs.items():
         command += ["--conf", f"{key}={value}"]
     command.append("spark-internal")  # spark-submit's name for "the class is on the classpath"
     for key, value in settings.hive_settings().items():
@@ -286,6 +305,7 @@ def start(
     master: str | None = None,
     driver_memory: str | None = None,
     allow_unauthenticated: bool = False,
+    extra_confs: dict[str, str] | None = None,
     timeout: float = 180.0,
 ) -> ServerState:
     """Start the server in the background and wait until both protocols answer."""
@@ -330,7 +350,7 @@ def start(
         "PROPENSITY_HOME": str(paths.home),
     }
     env.pop("SPARK_REMOTE", None)
-    command = server_command(paths, settings, master, memory)
+    command = server_command(paths, settings, master, memory, extra_confs)
     log.info(
         "starting the warehouse server (%s, driver memory %s); log: %s", master, memory, log_file
     )

@@ -72,6 +72,22 @@ def test_the_server_command_is_an_argument_list_with_both_protocols(tmp_path):
     assert not any(part.startswith("spark.master=") for part in command)
 
 
+def test_conf_settings_reach_the_server_and_override_the_defaults(tmp_path):
+    confs = warehouse.parse_confs(["spark.executor.memory=8g", "spark.app.name=team"])
+    command = warehouse.server_command(
+        Paths.from_env(tmp_path), ServerSettings.from_env({}), "spark://h:7077", "4g", confs
+    )
+    assert "spark.executor.memory=8g" in command
+    assert "spark.app.name=team" in command
+    assert "spark.app.name=customer-propensity-warehouse" not in command
+
+
+@pytest.mark.parametrize("pair", ["spark.executor.memory", "executor.memory=8g", "spark.x="])
+def test_a_malformed_conf_says_how_to_write_it(pair):
+    with pytest.raises(WarehouseError, match="spark.<setting>=<value>"):
+        warehouse.parse_confs([pair])
+
+
 def test_no_server_or_a_dead_one_changes_nothing(tmp_path, monkeypatch):
     monkeypatch.delenv("SPARK_REMOTE", raising=False)
     paths = Paths.from_env(tmp_path)
