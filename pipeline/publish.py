@@ -16,7 +16,14 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from serving.layout import KEEP_VERSIONS, MANIFEST_FILE, POINTER_FILE, TABLES, VERSIONS_DIR
+from serving.layout import (
+    KEEP_VERSIONS,
+    MANIFEST_FILE,
+    POINTER_FILE,
+    TABLES,
+    VERSIONS_DIR,
+    version_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +73,16 @@ def switch_current(serving_dir: Path, version: str) -> None:
 
 
 def prune(serving_dir: Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` versions (never the current one)."""
+    """Keep the newest ``keep`` complete versions and the current one. Incomplete versions
+    never count: those older than the current one are leftovers of a failed publish and
+    go; newer ones may still be being written and stay."""
     current = (serving_dir / POINTER_FILE).read_text().strip()
     versions = sorted(p for p in (serving_dir / VERSIONS_DIR).iterdir() if p.is_dir())
-    for old in versions[:-keep]:
-        if old.name != current:
+    complete = [p for p in versions if version_problem(p) is None]
+    kept = {p.name for p in complete[-keep:]} | {current}
+    for old in versions:
+        if old.name in kept:
+            continue
+        if old in complete or old.name < current:
+            log.info("pruning published version %s", old.name)
             shutil.rmtree(old, ignore_errors=True)

@@ -4,6 +4,7 @@ pipeline/ (the API and dashboard run without Spark or dbt)."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,41 @@ TABLES = {
 # published before coverage existed: readers treat these as empty when missing
 OPTIONAL_TABLES = {"coverage"}
 KEEP_VERSIONS = 3
+
+
+def version_problem(root: Path) -> str | None:
+    """Why a published version folder cannot be served, or None when it is complete: its
+    manifest is present and every table holds the rows the manifest counted."""
+    import pyarrow.dataset as ds
+    from pyarrow import ArrowException
+
+    if not root.is_dir():
+        return f"version {root.name} does not exist in {root.parent}"
+    try:
+        manifest = json.loads((root / MANIFEST_FILE).read_text())
+    except FileNotFoundError:
+        return f"version {root.name} has no {MANIFEST_FILE}: its publish did not finish"
+    except (OSError, ValueError) as exc:
+        return f"version {root.name}: {MANIFEST_FILE} cannot be read ({exc})"
+    counts = manifest.get("row_counts") if isinstance(manifest, dict) else None
+    if not isinstance(counts, dict):
+        return f"version {root.name}: {MANIFEST_FILE} has no row_counts"
+    for name in TABLES:
+        if name in OPTIONAL_TABLES and name not in counts:
+            continue
+        folder = root / name
+        if not folder.is_dir():
+            return f"version {root.name}: table {name} is missing"
+        try:
+            rows = ds.dataset(folder, format="parquet").count_rows()
+        except (OSError, ArrowException) as exc:
+            return f"version {root.name}: table {name} cannot be read ({exc})"
+        if rows != counts.get(name):
+            return (
+                f"version {root.name}: table {name} has {rows} rows, its manifest says "
+                f"{counts.get(name)}"
+            )
+    return None
 
 
 @dataclass(frozen=True)

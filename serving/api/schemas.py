@@ -42,7 +42,11 @@ class CustomerScore(BaseModel):
 class Health(BaseModel):
     """Service status and the published version it serves."""
 
-    status: str = Field(examples=["ok"])
+    status: str = Field(
+        examples=["ok"],
+        description="ok; degraded: serving the last good version, `detail` says why; "
+        "unavailable: nothing complete is published",
+    )
     published_version: str | None = None
     published_at: str | None = None
     model_version: str | None = None

@@ -9,7 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from serving.layout import Paths
-from serving.store import Snapshot, current_version, load_snapshot
+from serving.store import (
+    IncompleteVersionError,
+    Snapshot,
+    complete_versions,
+    current_version,
+    load_snapshot,
+)
 
 
 def serving_dir() -> Path:
@@ -32,7 +38,23 @@ def snapshot_or_stop() -> Snapshot:
             "quickstart`) and reload this page."
         )
         st.stop()
-    return _load(str(serving), version)
+    try:
+        return _load(str(serving), version)
+    except IncompleteVersionError as exc:
+        fallback = complete_versions(serving)
+        if not fallback:
+            st.error(
+                f"The published scores in `{serving}` are incomplete ({exc}). Run `propensity "
+                "publish` again and reload this page."
+            )
+            st.stop()
+        snapshot = _load(str(serving), fallback[-1])
+        st.warning(
+            "The newest published scores are incomplete, so this page shows the previous "
+            f"ones (published {snapshot.manifest.get('published_at', 'earlier')}). Ask the "
+            f"data team to run `propensity publish` again. Details: {exc}"
+        )
+        return snapshot
 
 
 def probability_histogram(customers: pd.DataFrame, bins: int = 20) -> pd.DataFrame:

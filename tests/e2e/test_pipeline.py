@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -222,6 +223,25 @@ def test_dashboard_pages_render_the_published_scores(pipeline_run, page, monkeyp
     ).run()
     assert not app.exception, app.exception
     assert app.title[0].value
+
+
+def test_dashboard_shows_the_last_good_scores_when_current_is_broken(
+    pipeline_run, tmp_path, monkeypatch
+):
+    from streamlit.testing.v1 import AppTest
+
+    from pipeline.publish import switch_current
+
+    serving = tmp_path / "serving"
+    shutil.copytree(pipeline_run.serving, serving)
+    (serving / "versions" / "99990101T000000000000Z").mkdir()  # a publish that never finished
+    switch_current(serving, "99990101T000000000000Z")
+    monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(serving))
+    path = PROJECT_DIR / "serving" / "dashboard" / "views" / "overview.py"
+    app = AppTest.from_file(str(path), default_timeout=60).run()
+    assert not app.exception, app.exception
+    assert any("shows the previous ones" in w.value for w in app.warning)
+    assert "Expected to leave in the next 3 months" in [m.label for m in app.metric]
 
 
 def test_dashboard_overview_says_the_horizon_and_the_quality_in_plain_words(

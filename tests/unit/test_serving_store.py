@@ -1,27 +1,23 @@
 """Published versions: readers follow CURRENT and never see a half-written version."""
 
-import json
+import shutil
 
-import pandas as pd
 import pytest
 
 from pipeline.publish import prune, switch_current
 from serving.layout import POINTER_FILE
-from serving.store import NotPublishedError, SnapshotCache, current_version, load_snapshot
+from serving.store import (
+    IncompleteVersionError,
+    NotPublishedError,
+    SnapshotCache,
+    current_version,
+    load_snapshot,
+)
+from tests.published import write_version
 
 
 def _fake_version(serving, version, customers=("C1",)):
-    root = serving / "versions" / version
-    for name in ("customers", "segments", "models"):
-        (root / name).mkdir(parents=True)
-    pd.DataFrame({"customer_id": list(customers), "churn_probability": 0.5}).to_parquet(
-        root / "customers" / "part-0.parquet"
-    )
-    pd.DataFrame({"segment_id": [0]}).to_parquet(root / "segments" / "part-0.parquet")
-    pd.DataFrame({"model_version": ["m1"], "roc_auc": [0.7]}).to_parquet(
-        root / "models" / "part-0.parquet"
-    )
-    (root / "manifest.json").write_text(json.dumps({"version": version, "model_version": "m1"}))
+    write_version(serving, version, list(customers))
 
 
 def test_nothing_published_is_explained(tmp_path):
@@ -56,3 +52,84 @@ def test_prune_keeps_the_newest_and_the_current(tmp_path):
     switch_current(tmp_path, "v1")  # rolled back to an old version
     prune(tmp_path, keep=2)
     assert sorted(p.name for p in (tmp_path / "versions").iterdir()) == ["v1", "v3", "v4"]
+
+
+def _unfinished(root):
+    (root / "manifest.json").unlink()
+
+
+def _short(root):
+    shutil.rmtree(root / "customers")
+    write_version(root.parent.parent / "spare", "x", ["C1", "C2", "C3"])
+    shutil.move(root.parent.parent / "spare" / "versions" / "x" / "customers", root / "customers")
+
+
+def _gone(root):
+    shutil.rmtree(root)
+
+
+def _garbled(root):
+    next((root / "models").glob("*.parquet")).write_bytes(b"not parquet")
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (_unfinished, "has no manifest.json"),
+        (_short, "has 3 rows, its manifest says 1"),
+        (_gone, "does not exist"),
+        (_garbled, "models cannot be read"),
+    ],
+)
+def test_a_broken_current_keeps_the_last_good_version_and_says_why(tmp_path, damage, reason):
+    _fake_version(tmp_path, "v1", ["C1", "C2"])
+    switch_current(tmp_path, "v1")
+    cache = SnapshotCache(tmp_path)
+    assert cache.get().version == "v1" and cache.problem is None
+
+    damage(write_version(tmp_path, "v2", ["C1"]))
+    switch_current(tmp_path, "v2")
+    assert cache.get().version == "v1"
+    assert reason in cache.problem and "serving v1" in cache.problem
+    with pytest.raises(IncompleteVersionError, match=reason):
+        load_snapshot(tmp_path, "v2")
+
+    write_version(tmp_path, "v3", ["C1", "C2", "C3"])
+    switch_current(tmp_path, "v3")  # the next good publish is taken at once
+    assert cache.get().version == "v3" and cache.problem is None
+
+
+def test_starting_against_a_broken_pointer_serves_the_newest_complete_version(tmp_path):
+    _fake_version(tmp_path, "v1")
+    _fake_version(tmp_path, "v2", ["C1", "C2"])
+    _unfinished(write_version(tmp_path, "v3"))
+    switch_current(tmp_path, "v3")
+    cache = SnapshotCache(tmp_path)
+    assert cache.get().version == "v2"
+    assert "CURRENT points at 'v3'" in cache.problem
+
+
+@pytest.mark.parametrize("pointer", ["../../etc", "v1/../v1", "x" * 200])
+def test_a_pointer_that_is_no_version_name_is_never_followed(tmp_path, pointer):
+    _fake_version(tmp_path, "v1")
+    switch_current(tmp_path, pointer)
+    cache = SnapshotCache(tmp_path)
+    assert cache.get().version == "v1"
+    assert "is not a version name" in cache.problem
+
+
+def test_nothing_complete_is_not_published(tmp_path):
+    _unfinished(write_version(tmp_path, "v1"))
+    switch_current(tmp_path, "v1")
+    with pytest.raises(NotPublishedError, match="has no manifest.json"):
+        SnapshotCache(tmp_path).get()
+
+
+def test_prune_never_counts_an_incomplete_version(tmp_path):
+    for v in ("v1", "v2", "v3"):
+        _fake_version(tmp_path, v)
+    _unfinished(write_version(tmp_path, "v0"))  # a failed publish, older than CURRENT
+    _unfinished(write_version(tmp_path, "v4"))  # newer than CURRENT: may be being written
+    switch_current(tmp_path, "v3")
+    prune(tmp_path, keep=2)
+    assert sorted(p.name for p in (tmp_path / "versions").iterdir()) == ["v2", "v3", "v4"]

@@ -13,7 +13,9 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 def health(cache: CacheDep, response: Response) -> Health:
-    """200 with the published version; 503 (with the reason) before the first publish."""
+    """200 with the published version it serves: ``ok``, or ``degraded`` (with the reason)
+    when CURRENT points at a version that cannot be served and the last good one is served
+    instead; 503 ``unavailable`` (with the reason) when no complete version exists."""
     try:
         snapshot = cache.get()
     except NotPublishedError as exc:
@@ -21,7 +23,8 @@ def health(cache: CacheDep, response: Response) -> Health:
         return Health(status="unavailable", detail=str(exc))
     model = snapshot.current_model
     return Health(
-        status="ok",
+        status="degraded" if cache.problem else "ok",
+        detail=cache.problem,
         published_version=snapshot.version,
         published_at=snapshot.manifest.get("published_at"),
         model_version=snapshot.manifest.get("model_version"),
