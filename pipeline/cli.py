@@ -527,9 +527,63 @@ def cmd_sql(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+def cmd_api_key(args: argparse.Namespace, paths: Paths) -> int:
+    from serving.api.config import Settings
+    from serving.api.security import add_key, hash_key, read_keys_file, revoke_key
+
+    keys_file = Settings().api_keys_file
+    try:
+        if args.action == "new":
+            key = add_key(keys_file, args.name)
+            print(
+                f"API key for {args.name} (shown once; only its hash is kept in {keys_file}):\n"
+                f"  {key}\n"
+                f"Callers send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`. "
+                "Running APIs accept it at once."
+            )
+        elif args.action == "list":
+            entries = read_keys_file(keys_file) if keys_file.exists() else []
+            for entry in entries:
+                print(f"{entry.name}\tcreated {entry.created_at or '?'}\t{entry.key_hash[:19]}…")
+            if not entries:
+                print(f"no API keys in {keys_file}: make one with `propensity api-key new`")
+        elif args.action == "revoke":
+            if not revoke_key(keys_file, args.name):
+                log.error("no key named %r in %s", args.name, keys_file)
+                return 2
+            print(f"revoked {args.name}'s key: running APIs refuse it from now on")
+        else:  # hash: for PROPENSITY_API_KEY_HASHES, from stdin so the key stays out of history
+            key = sys.stdin.readline().strip()
+            if not key:
+                log.error(
+                    "send the key on standard input, e.g. `propensity api-key hash < key.txt`"
+                )
+                return 2
+            print(hash_key(key))
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    return 0
+
+
 def cmd_serve_api(args: argparse.Namespace, paths: Paths) -> int:
     import uvicorn
 
+    from serving.api.config import Settings
+    from serving.api.security import ApiKeys, add_key
+
+    settings = Settings()
+    if not ApiKeys(settings.api_key_hashes, settings.api_keys_file).configured():
+        key = add_key(settings.api_keys_file, "local")
+        log.info(
+            "no API keys were configured: made one named 'local' (shown once; its hash is in "
+            "%s):\n  %s\nTry: curl -H 'X-API-Key: %s' http://%s:%d/customers/C0000002",
+            settings.api_keys_file,
+            key,
+            key,
+            args.host,
+            args.port,
+        )
     uvicorn.run("serving.api.main:app", host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -736,6 +790,19 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
     api.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     api.set_defaults(func=cmd_serve_api)
+
+    keys = sub.add_parser(
+        "api-key",
+        help="make, list or revoke API keys",
+        description="API keys for the API: `new` prints a key once and keeps only its SHA-256 "
+        "in the keys file (PROPENSITY_API_KEYS_FILE, default <PROPENSITY_HOME>/api_keys); "
+        "`revoke` removes it; running APIs follow the file without a restart. To rotate: "
+        "make a new key, hand it out, revoke the old one. `hash` reads a key on standard "
+        "input and prints the hash for PROPENSITY_API_KEY_HASHES.",
+    )
+    keys.add_argument("action", choices=["new", "list", "revoke", "hash"], help="what to do")
+    keys.add_argument("--name", default="", help="who holds the key (new, revoke)")
+    keys.set_defaults(func=cmd_api_key)
 
     dash = sub.add_parser(
         "dashboard",

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from serving.api.config import Settings
+from serving.api.security import ApiKeys, RateLimit, hash_key
 from serving.store import NotPublishedError, Snapshot, SnapshotCache
+
+bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="`X-API-Key: <API key>`"
+)
+MAX_KEY_LENGTH = 256
 
 
 def get_settings(request: Request) -> Settings:
@@ -28,6 +36,43 @@ def get_snapshot(cache: Annotated[SnapshotCache, Depends(get_cache)]) -> Snapsho
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
 
 
+async def require_api_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    header_key: Annotated[str | None, Security(api_key_header)],
+) -> str:
+    """The caller's name when its API key is valid and within the rate limit; else 401/429."""
+    key = header_key or (credentials.credentials if credentials else None)
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not key:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="an API key is required: send it as `Authorization: Bearer <key>` or "
+            "`X-API-Key: <key>` (ask the data team for one)",
+            headers=challenge,
+        )
+    keys: ApiKeys = request.app.state.api_keys
+    holder = keys.holder(key) if len(key) <= MAX_KEY_LENGTH else None
+    if holder is None:
+        detail = (
+            "this API key is not valid (revoked or mistyped): ask the data team for a new one"
+            if keys.configured()
+            else "no API keys are configured on this server: make one with "
+            "`propensity api-key new --name NAME`"
+        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers=challenge)
+    limit: RateLimit = request.app.state.rate_limit
+    caller = hash_key(key)
+    if not limit.allow(caller):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"rate limit of {limit.item} per API key reached: retry later",
+            headers={"Retry-After": str(limit.retry_after(caller))},
+        )
+    return holder
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[SnapshotCache, Depends(get_cache)]
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
+CallerDep = Annotated[str, Depends(require_api_key)]

@@ -5,39 +5,103 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from serving.api.config import Settings
+from serving.api.deps import require_api_key
 from serving.api.routes import customers, health
+from serving.api.security import ApiKeys, RateLimit
 from serving.store import NotPublishedError, SnapshotCache
 
 log = logging.getLogger(__name__)
+ECHO_LIMIT = 64  # characters of a caller's input an error body may repeat
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app, reading the published marts under ``settings.serving_dir``."""
     settings = settings or Settings()
+    api_keys = ApiKeys(settings.api_key_hashes, settings.api_keys_file)
+    rate_limit = RateLimit(settings.api_rate_limit)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.settings = settings
+        app.state.api_keys = api_keys
+        app.state.rate_limit = rate_limit
         app.state.cache = SnapshotCache(settings.serving_dir)
         try:
             snapshot = app.state.cache.get()
             log.info("serving %s (%d customers)", snapshot.version, len(snapshot.customers))
         except NotPublishedError as exc:
             log.warning("%s", exc)
+        if not api_keys.configured():
+            log.warning(
+                "no API keys are configured (%s): every call but /health gets 401. Make one "
+                "with `propensity api-key new --name NAME`",
+                settings.api_keys_file,
+            )
         yield
 
-    app = FastAPI(
+    # docs assets come from the installed fastapi-offline package: /docs works offline
+    app = FastAPIOffline(
         title="Customer Propensity API",
         summary="Churn scores, SHAP drivers and segments from the published dbt marts.",
+        description="Every endpoint but `/health` needs an API key, sent as "
+        "`Authorization: Bearer <key>` or `X-API-Key: <key>`.",
         version="0.1.0",
         lifespan=lifespan,
+        # a trailing-slash redirect would be built from the request's Host header
+        redirect_slashes=False,
     )
+    if settings.api_trusted_hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.api_trusted_hosts)
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api_cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_exception_handler(RequestValidationError, _short_validation_error)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")  # relative: never built from the request's host
+
     app.include_router(health.router)
-    app.include_router(customers.router)
+    app.include_router(customers.router, dependencies=[Depends(require_api_key)])
     return app
+
+
+def _clip(value: object) -> object:
+    text = value if isinstance(value, str) else None
+    if text is not None and len(text) > ECHO_LIMIT:
+        return text[:ECHO_LIMIT] + "…"
+    if isinstance(value, (dict, list)) and len(repr(value)) > ECHO_LIMIT:
+        return repr(value)[:ECHO_LIMIT] + "…"
+    return value
+
+
+async def _short_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each bad field, repeating at most a short prefix of what was sent."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": list(error.get("loc", ())),
+            "msg": str(error.get("msg", ""))[:200],
+            "type": error.get("type", ""),
+            "input": _clip(error.get("input")),
+        }
+        for error in exc.errors()[:20]
+    ]
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": errors}
+    )
 
 
 app = create_app()

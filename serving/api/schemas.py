@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class Driver(BaseModel):
@@ -36,7 +36,7 @@ class CustomerScore(BaseModel):
     segment: Segment | None
     model_version: str
     as_of_month: date = Field(description="The score describes the customer at this month's end")
-    scored_at: datetime | None = None
+    scored_at: AwareDatetime | None = Field(default=None, description="When it was scored (UTC)")
 
 
 class Health(BaseModel):
@@ -48,7 +48,7 @@ class Health(BaseModel):
         "unavailable: nothing complete is published",
     )
     published_version: str | None = None
-    published_at: str | None = None
+    published_at: AwareDatetime | None = None
     model_version: str | None = None
     model_roc_auc: float | None = None
     as_of_month: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -153,23 +154,39 @@ def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipel
 
 
 @pytest.fixture(scope="module")
-def api_url(pipeline_run):
-    """The API served by uvicorn in its own process (no Spark), over the published marts."""
-    env = {**os.environ, "PROPENSITY_SERVING_DIR": str(pipeline_run.serving)}
+def api(pipeline_run, tmp_path_factory):
+    """The API served by uvicorn in its own process (no Spark), over the published marts,
+    and an HTTP client holding an API key made with `propensity api-key new`."""
+    keys_file = tmp_path_factory.mktemp("api") / "api_keys"
+    env = {
+        **os.environ,
+        "PROPENSITY_SERVING_DIR": str(pipeline_run.serving),
+        "PROPENSITY_API_KEYS_FILE": str(keys_file),
+    }
+    made = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "api-key", "new", "--name", "e2e"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = next(word for word in made.stdout.split() if word.startswith("cp_"))
     port = free_port()
     with serve(
         [sys.executable, "-m", "uvicorn", "serving.api.main:app", "--port", str(port)],
         f"http://127.0.0.1:{port}/health",
         env,
     ) as url:
-        yield url.removesuffix("/health")
+        base = url.removesuffix("/health")
+        with httpx.Client(base_url=base, headers={"X-API-Key": key}) as client:
+            yield client
 
 
-def test_api_serves_a_scored_customer(spark, api_url):
+def test_api_serves_a_scored_customer(spark, api):
     row = spark.sql(
         "select * from analytics.customer_churn_overview order by churn_probability desc limit 1"
     ).first()
-    response = httpx.get(f"{api_url}/customers/{row.customer_id}")
+    response = api.get(f"/customers/{row.customer_id}")
     assert response.status_code == 200
     body = response.json()
     assert body["churn_probability"] == pytest.approx(row.churn_probability)
@@ -182,8 +199,8 @@ def test_api_serves_a_scored_customer(spark, api_url):
     ]
 
 
-def test_api_health_names_the_published_model(spark, api_url):
-    body = httpx.get(f"{api_url}/health").json()
+def test_api_health_names_the_published_model(spark, api):
+    body = api.get("/health").json()
     assert body["status"] == "ok"
     assert body["model_version"] == _one(
         spark, "select model_version from analytics.churn_scores limit 1"
@@ -191,26 +208,29 @@ def test_api_health_names_the_published_model(spark, api_url):
     assert body["customers_scored"] == _one(spark, "select count(*) from analytics.churn_scores")
 
 
-def test_api_unknown_customer_is_a_clear_404(api_url):
-    response = httpx.get(f"{api_url}/customers/C9999999")
+def test_api_unknown_customer_is_a_clear_404(api):
+    response = api.get("/customers/C9999999")
     assert response.status_code == 404
     assert response.json()["reason"] == "unknown_customer"
     assert "C9999999" in response.json()["detail"] and "check the id" in response.json()["detail"]
 
 
-def test_api_says_why_a_known_customer_has_no_score(spark, api_url):
+def test_api_says_why_a_known_customer_has_no_score(spark, api):
     left = spark.sql(
         "select customer_id from analytics.churn_scoring_coverage "
         "where unscored_reason = 'contract_ended' limit 1"
     ).first()[0]
-    response = httpx.get(f"{api_url}/customers/{left}")
+    response = api.get(f"/customers/{left}")
     assert response.status_code == 404
     assert response.json()["reason"] == "contract_ended"
     assert "account is closed" in response.json()["detail"]
 
 
-def test_api_rejects_a_malformed_id(api_url):
-    assert httpx.get(f"{api_url}/customers/bad%20id").status_code == 422
+def test_api_needs_a_key_and_bounds_what_it_repeats(api):
+    anonymous = httpx.get(f"{api.base_url}customers/C0000002")
+    assert anonymous.status_code == 401
+    too_long = api.get("/customers/" + "x" * 5000)
+    assert too_long.status_code == 422 and len(too_long.content) < 1000
 
 
 @pytest.mark.parametrize("page", ["overview.py", "segments.py", "customer_lookup.py"])

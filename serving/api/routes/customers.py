@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, Path, status
 from fastapi.responses import JSONResponse
 
@@ -13,19 +15,28 @@ from serving.api.schemas import CustomerScore, Driver, ErrorMessage, NotScored, 
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
+# any id ingestion accepts (a trimmed non-empty string), URL-encoded where needed; `path`
+# keeps an encoded slash inside the id
 CustomerId = Annotated[
     str,
     Path(
         min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_.\-]+$",
-        description="Customer id as in the customer master, e.g. C0000042",
+        max_length=1024,
+        description="Customer id as in the customer master, URL-encoded, e.g. C0000042",
     ),
 ]
 
 
 def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _utc(value) -> datetime | None:
+    """A published timestamp (UTC, stored without an offset) as a timezone-aware one."""
+    if not _present(value) or value is pd.NaT:
+        return None
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
 
 
 def _drivers(published) -> list[dict]:
@@ -36,18 +47,20 @@ def _drivers(published) -> list[dict]:
 
 
 @router.get(
-    "/{customer_id}",
+    "/{customer_id:path}",
     response_model=CustomerScore,
     responses={
         404: {
             "model": NotScored,
             "description": "No score: an unknown id, or a known customer with the reason why",
         },
-        422: {"description": "The customer id is not well formed"},
+        401: {"model": ErrorMessage, "description": "No API key, or one that is not valid"},
+        422: {"description": "The customer id is empty or longer than 1,024 characters"},
+        429: {"model": ErrorMessage, "description": "Rate limit reached; see Retry-After"},
         503: {"model": ErrorMessage, "description": "Nothing has been published yet"},
     },
 )
-def read_customer(customer_id: CustomerId, snapshot: SnapshotDep):
+async def read_customer(customer_id: CustomerId, snapshot: SnapshotDep):
     """Score, risk band, top drivers, segment, model version and as-of date."""
     customers = snapshot.customers
     if customer_id not in customers.index:
@@ -76,7 +89,7 @@ def read_customer(customer_id: CustomerId, snapshot: SnapshotDep):
         segment=segment,
         model_version=row["model_version"],
         as_of_month=row["as_of_month"],
-        scored_at=row["scored_at"] if _present(row["scored_at"]) else None,
+        scored_at=_utc(row["scored_at"]),
     )
 
 
@@ -86,13 +99,13 @@ def _not_scored(customer_id: str, snapshot) -> JSONResponse:
     if customer_id in snapshot.coverage.index:
         known = snapshot.coverage.loc[customer_id]
         body = NotScored(
-            detail=f"customer {customer_id!r} has no churn score as of {as_of}: "
+            detail=f"customer {customer_id[:64]!r} has no churn score as of {as_of}: "
             f"{known['unscored_reason_description']}",
             reason=known["unscored_reason"],
         )
     else:
         body = NotScored(
-            detail=f"customer {customer_id!r} is not in the customer master published as of "
+            detail=f"customer {customer_id[:64]!r} is not in the customer master published as of "
             f"{as_of}: check the id",
             reason="unknown_customer",
         )
