@@ -20,6 +20,7 @@ from serving.layout import (
     KEEP_VERSIONS,
     MANIFEST_FILE,
     POINTER_FILE,
+    TABLE_SCHEMA_SUFFIX,
     TABLES,
     VERSIONS_DIR,
     version_problem,
@@ -37,7 +38,8 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
     target = serving_dir / VERSIONS_DIR / version
     counts: dict[str, int] = {}
     for name, mart in TABLES.items():
-        table = f"{schema}.{mart}"
+        suffix = TABLE_SCHEMA_SUFFIX.get(name)
+        table = f"{schema}_{suffix}.{mart}" if suffix else f"{schema}.{mart}"
         if not spark.catalog.tableExists(table):
             raise RuntimeError(
                 f"{table} does not exist: run `propensity run` (or `dbt build`) before publishing"

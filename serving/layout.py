@@ -22,9 +22,13 @@ TABLES = {
     "segments": "churn_segment_profiles",
     "models": "churn_models",
     "coverage": "churn_scoring_coverage",
+    "validation": "churn_model_validation_by_month",
+    "features": "feature_dictionary",
 }
-# published before coverage existed: readers treat these as empty when missing
-OPTIONAL_TABLES = {"coverage"}
+# published name -> schema suffix, for tables outside the marts' schema (dbt's custom schema)
+TABLE_SCHEMA_SUFFIX = {"features": "reference"}
+# published before these existed: readers treat them as empty when missing
+OPTIONAL_TABLES = {"coverage", "validation", "features"}
 KEEP_VERSIONS = 3
 
 

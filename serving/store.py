@@ -50,6 +50,21 @@ class Snapshot:
     segments: pd.DataFrame
     models: pd.DataFrame
     coverage: pd.DataFrame  # unscored customers with their reason, indexed by customer_id
+    validation: pd.DataFrame  # out-of-time metrics per model version and month
+    features: pd.DataFrame  # the feature dictionary
+
+    @property
+    def ranked(self) -> pd.DataFrame:
+        """Customers riskiest first (ties by id): the order campaign lists page through."""
+        cached = self.__dict__.get("_ranked")
+        if cached is None:
+            cached = (
+                self.customers.reset_index(drop=True)
+                .sort_values(["churn_probability", "customer_id"], ascending=[False, True])
+                .reset_index(drop=True)
+            )
+            object.__setattr__(self, "_ranked", cached)
+        return cached
 
     @property
     def current_model(self) -> dict:
@@ -90,7 +105,19 @@ def load_snapshot(serving_dir: Path, version: str | None = None) -> Snapshot:
     customers = frames["customers"].set_index("customer_id", drop=False)
     coverage = frames.get("coverage", pd.DataFrame(columns=["customer_id", "unscored_reason"]))
     unscored = coverage[coverage["unscored_reason"].notna()].set_index("customer_id", drop=False)
-    return Snapshot(version, manifest, customers, frames["segments"], frames["models"], unscored)
+    empty = pd.DataFrame()
+    snapshot = Snapshot(
+        version,
+        manifest,
+        customers,
+        frames["segments"],
+        frames["models"],
+        unscored,
+        frames.get("validation", empty),
+        frames.get("features", empty),
+    )
+    _ = snapshot.ranked  # sorted once at load, not on the first list request
+    return snapshot
 
 
 def complete_versions(serving_dir: Path) -> list[str]:

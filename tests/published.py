@@ -31,6 +31,7 @@ def write_version(serving: Path, version: str, customers: list[str] = ["C1"]) ->
                 "model_version": "m1",
                 "risk_band": "high",
                 "segment_name": "Segment 0: Quiet lately",
+                "top_driver_description": "Days since the last transaction",
                 "churn_probability": [
                     0.9 - i / (10 * len(customers)) for i in range(len(customers))
                 ],
@@ -41,8 +42,59 @@ def write_version(serving: Path, version: str, customers: list[str] = ["C1"]) ->
                 "scored_at": datetime(2026, 10, 1, tzinfo=timezone.utc),
             }
         ),
-        "segments": pd.DataFrame({"segment_id": [0], "segment_name": ["Segment 0: Quiet lately"]}),
-        "models": pd.DataFrame({"model_version": ["m1"], "roc_auc": [0.7]}),
+        "segments": pd.DataFrame(
+            {
+                "segment_id": [0, 1],
+                "segment_name": ["Segment 0: Quiet lately", "Segment 1: Fewer products"],
+                "top_drivers": ["Days since the last transaction; Transactions, 3-month mean", ""],
+                "customer_count": [len(customers), 0],
+                "customer_share": [1.0, 0.0],
+                "expected_churn_rate": [0.5, 0.0],
+                "observed_churn_rate": [0.4, None],
+                "high_risk_share": [0.9, 0.0],
+                "is_new_segment": [False, True],
+                "as_of_month": date(2026, 9, 1),
+            }
+        ),
+        "models": pd.DataFrame(
+            {
+                "model_version": ["m1"],
+                "algorithm": ["xgboost"],
+                "churn_definition": ["contractual"],
+                "horizon_months": [3],
+                "roc_auc": [0.7],
+                "pr_auc": [0.3],
+                "recency_roc_auc": [0.6],
+                "rfm_roc_auc": [0.65],
+                "expected_calibration_error": [0.02],
+                "train_start_month": [date(2025, 8, 1)],
+                "train_end_month": [date(2026, 1, 1)],
+                "validation_start_month": [date(2026, 4, 1)],
+                "validation_end_month": [date(2026, 5, 1)],
+                "trained_at": [datetime(2026, 10, 1)],
+            }
+        ),
+        "validation": pd.DataFrame(
+            {
+                "model_version": ["m1", "m1"],
+                "validation_rows": [100, 90],
+                "churners": [10, 9],
+                "model_roc_auc": [0.71, 0.69],
+                "rfm_roc_auc": [0.66, 0.64],
+                "recency_roc_auc": [0.6, 0.61],
+                "is_flagged_one_class_only": [False, False],
+                "as_of_month": [date(2026, 4, 1), date(2026, 5, 1)],
+            }
+        ),
+        "features": pd.DataFrame(
+            {
+                "feature_name": ["days_since_last_transaction", "region_code"],
+                "feature_label": ["Days since last transaction", "Region"],
+                "feature_description": ["Days since the last transaction", "Region code"],
+                "feature_group": ["rfm", "profile"],
+                "is_model_input": [True, False],
+            }
+        ),
         "coverage": pd.DataFrame(
             {
                 "customer_id": ["C-ended"],

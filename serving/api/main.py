@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 
 from serving.api.config import Settings
 from serving.api.deps import require_api_key
-from serving.api.routes import customers, health
+from serving.api.routes import customers, health, model, segments
 from serving.api.security import ApiKeys, RateLimit
 from serving.store import NotPublishedError, SnapshotCache
 
@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/docs")  # relative: never built from the request's host
 
     app.include_router(health.router)
-    app.include_router(customers.router, dependencies=[Depends(require_api_key)])
+    for router in (customers.router, segments.router, model.router):
+        app.include_router(router, dependencies=[Depends(require_api_key)])
     return app
 
 

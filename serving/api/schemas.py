@@ -71,3 +71,95 @@ class NotScored(BaseModel):
         "no_account, no_open_account, no_transaction_yet or customer_record_quarantined",
         examples=["no_transaction_yet"],
     )
+
+
+class CustomerListItem(BaseModel):
+    """One customer of a campaign list."""
+
+    customer_id: str
+    churn_probability: float = Field(ge=0, le=1)
+    score_percentile: int = Field(ge=1, le=100)
+    risk_band: str
+    segment_id: int | None = None
+    segment_name: str | None = None
+    top_driver: str | None = Field(default=None, description="The strongest driver, in words")
+
+
+class CustomerList(BaseModel):
+    """A page of customers, riskiest first; follow ``next_cursor`` for the next page."""
+
+    items: list[CustomerListItem]
+    total: int = Field(description="Customers matching the filters, on all pages")
+    limit: int
+    next_cursor: str | None = Field(default=None, description="None on the last page")
+    published_version: str
+    as_of_month: date | None = None
+
+
+class SegmentProfile(BaseModel):
+    """A segment: customers whose churn has the same reasons (similar SHAP values)."""
+
+    segment_id: int
+    name: str
+    customer_count: int
+    customer_share: float = Field(description="Share of scored customers in this segment")
+    expected_churn_rate: float = Field(description="Mean churn probability of its customers")
+    observed_churn_rate: float | None = Field(
+        default=None, description="Churn observed in the backtest month, where known"
+    )
+    high_risk_share: float | None = None
+    top_drivers: list[str] = Field(description="What drives churn in this segment, in words")
+    rule: str | None = Field(default=None, description="A readable rule describing membership")
+    is_new_segment: bool | None = None
+    as_of_month: date | None = None
+
+
+class MonthlyMetrics(BaseModel):
+    """Out-of-time validation of one month: the model next to both baselines, same rows."""
+
+    as_of_month: date
+    validation_rows: int
+    churners: int
+    model_roc_auc: float | None = None
+    rfm_roc_auc: float | None = None
+    recency_roc_auc: float | None = None
+    model_pr_auc: float | None = None
+    model_log_loss: float | None = None
+    is_flagged_one_class_only: bool = False
+
+
+class FeatureDescription(BaseModel):
+    """One model input, as the feature dictionary describes it."""
+
+    name: str
+    label: str | None = None
+    description: str | None = None
+    group: str | None = None
+
+
+class ModelCard(BaseModel):
+    """The model that produced the published scores, and the evidence for it."""
+
+    model_version: str
+    algorithm: str | None = None
+    churn_definition: str | None = None
+    horizon_months: int | None = None
+    promotion_decision: str | None = None
+    train_start_month: date | None = None
+    train_end_month: date | None = None
+    validation_start_month: date | None = None
+    validation_end_month: date | None = None
+    training_rows: int | None = None
+    validation_rows: int | None = None
+    metrics: dict[str, float | None] = Field(
+        description="Pooled out-of-time metrics: roc_auc, pr_auc, log_loss, top_decile_lift"
+    )
+    baselines: dict[str, float | None] = Field(
+        description="ROC AUC of the recency rule and the RFM logistic regression, same rows"
+    )
+    calibration: dict[str, float | None] = Field(
+        description="expected_calibration_error of the calibrated probabilities"
+    )
+    validation_by_month: list[MonthlyMetrics]
+    features: list[FeatureDescription]
+    trained_at: AwareDatetime | None = None

@@ -226,6 +226,32 @@ def test_api_says_why_a_known_customer_has_no_score(spark, api):
     assert "account is closed" in response.json()["detail"]
 
 
+def test_api_lists_a_campaign_segments_and_the_model_card(spark, api):
+    high = _one(
+        spark, "select count(*) from analytics.customer_churn_overview where risk_band = 'high'"
+    )
+    first = api.get("/customers", params={"risk_band": "high", "limit": 5}).json()
+    assert first["total"] == high and len(first["items"]) == min(5, high)
+    rest = api.get("/customers", params={"risk_band": "high", "cursor": first["next_cursor"]})
+    assert len(first["items"]) + len(rest.json()["items"]) == min(high, 5 + 100)
+    csv_text = api.get("/customers", params={"risk_band": "high", "format": "csv"}).text
+    assert len(csv_text.strip().splitlines()) == high + 1
+
+    segments = api.get("/segments").json()
+    assert sum(s["customer_count"] for s in segments) == _one(
+        spark, "select count(*) from analytics.customer_churn_overview"
+    )
+    assert all(s["top_drivers"] for s in segments)
+
+    card = api.get("/model").json()
+    assert card["model_version"] == _one(
+        spark, "select model_version from analytics.churn_scores limit 1"
+    )
+    assert card["validation_by_month"], "per-month validation metrics are published"
+    assert card["baselines"]["rfm_roc_auc"] is not None
+    assert any(f["name"] == "days_since_last_transaction" for f in card["features"])
+
+
 def test_api_needs_a_key_and_bounds_what_it_repeats(api):
     anonymous = httpx.get(f"{api.base_url}customers/C0000002")
     assert anonymous.status_code == 401

@@ -1,17 +1,31 @@
-"""GET /customers/{customer_id}: a customer's churn score, drivers and segment."""
+"""GET /customers: campaign lists (pages or CSV); GET /customers/{customer_id}: one
+customer's churn score, drivers and segment."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+import json
 import math
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Path, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from serving.api.deps import SnapshotDep
-from serving.api.schemas import CustomerScore, Driver, ErrorMessage, NotScored, Segment
+from serving.api.schemas import (
+    CustomerList,
+    CustomerListItem,
+    CustomerScore,
+    Driver,
+    ErrorMessage,
+    NotScored,
+    Segment,
+)
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -25,6 +39,127 @@ CustomerId = Annotated[
         description="Customer id as in the customer master, URL-encoded, e.g. C0000042",
     ),
 ]
+
+
+MAX_PAGE = 1000
+LIST_COLUMNS = [
+    "customer_id",
+    "churn_probability",
+    "score_percentile",
+    "risk_band",
+    "segment_id",
+    "segment_name",
+    "top_driver_description",
+]
+AUTH_ERRORS: dict[int | str, dict] = {
+    401: {"model": ErrorMessage, "description": "No API key, or one that is not valid"},
+    429: {"model": ErrorMessage, "description": "Rate limit reached; see Retry-After"},
+    503: {"model": ErrorMessage, "description": "Nothing has been published yet"},
+}
+
+
+def _encode_cursor(probability: float, customer_id: str) -> str:
+    raw = json.dumps([probability, customer_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        probability, customer_id = json.loads(raw)
+        if not isinstance(customer_id, str) or not 0 <= float(probability) <= 1:
+            raise ValueError
+        return float(probability), customer_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="cursor is not one this API issued: start again without a cursor",
+        ) from exc
+
+
+@router.get(
+    "",
+    response_model=CustomerList,
+    responses={
+        **AUTH_ERRORS,
+        200: {"content": {"text/csv": {}}, "description": "A page (JSON) or the list (CSV)"},
+        422: {"description": "A filter out of range, or a cursor this API did not issue"},
+    },
+)
+async def list_customers(
+    snapshot: SnapshotDep,
+    risk_band: Annotated[Literal["high", "medium", "low"] | None, Query()] = None,
+    segment_id: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1, description="lowest probability")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: the whole list")] = "json",
+):
+    """Customers for a campaign, riskiest first (ties by id), filtered by risk band, segment
+    and minimum score. JSON comes in pages of ``limit`` with a cursor; CSV is the whole list."""
+    ranked = snapshot.ranked
+    mask = pd.Series(True, index=ranked.index)
+    if risk_band is not None:
+        mask &= ranked["risk_band"] == risk_band
+    if segment_id is not None:
+        mask &= ranked["segment_id"] == segment_id
+    if min_score is not None:
+        mask &= ranked["churn_probability"] >= min_score
+    matching = ranked[mask]
+    if format == "csv":
+        return StreamingResponse(
+            _csv_rows(matching),
+            media_type="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="customers-{snapshot.version}.csv"'
+            },
+        )
+    page = matching
+    if cursor is not None:
+        after_probability, after_id = _decode_cursor(cursor)
+        probability = matching["churn_probability"]
+        page = matching[
+            (probability < after_probability)
+            | ((probability == after_probability) & (matching["customer_id"] > after_id))
+        ]
+    rows = page.head(limit)
+    has_more = len(page) > limit
+    last = rows.iloc[-1] if len(rows) else None
+    return CustomerList(
+        items=[_list_item(row) for row in rows.to_dict("records")],
+        total=int(len(matching)),
+        limit=limit,
+        next_cursor=(
+            _encode_cursor(float(last["churn_probability"]), str(last["customer_id"]))
+            if has_more and last is not None
+            else None
+        ),
+        published_version=snapshot.version,
+        as_of_month=snapshot.manifest.get("as_of_month"),
+    )
+
+
+def _list_item(row: dict) -> CustomerListItem:
+    return CustomerListItem(
+        customer_id=row["customer_id"],
+        churn_probability=float(row["churn_probability"]),
+        score_percentile=int(row["score_percentile"]),
+        risk_band=row["risk_band"],
+        segment_id=int(row["segment_id"]) if _present(row.get("segment_id")) else None,
+        segment_name=row.get("segment_name") if _present(row.get("segment_name")) else None,
+        top_driver=row.get("top_driver_description")
+        if _present(row.get("top_driver_description"))
+        else None,
+    )
+
+
+def _csv_rows(frame: pd.DataFrame, chunk: int = 10_000) -> Iterator[str]:
+    """The list as CSV, a chunk of rows at a time."""
+    columns = [c for c in LIST_COLUMNS if c in frame.columns]
+    for start in range(0, max(len(frame), 1), chunk):
+        buffer = io.StringIO()
+        frame.iloc[start : start + chunk][columns].to_csv(buffer, index=False, header=start == 0)
+        yield buffer.getvalue()
 
 
 def _present(value) -> bool:
@@ -54,10 +189,8 @@ def _drivers(published) -> list[dict]:
             "model": NotScored,
             "description": "No score: an unknown id, or a known customer with the reason why",
         },
-        401: {"model": ErrorMessage, "description": "No API key, or one that is not valid"},
+        **AUTH_ERRORS,
         422: {"description": "The customer id is empty or longer than 1,024 characters"},
-        429: {"model": ErrorMessage, "description": "Rate limit reached; see Retry-After"},
-        503: {"model": ErrorMessage, "description": "Nothing has been published yet"},
     },
 )
 async def read_customer(customer_id: CustomerId, snapshot: SnapshotDep):
