@@ -42,9 +42,12 @@ async def require_api_key(
     header_key: Annotated[str | None, Security(api_key_header)],
 ) -> str:
     """The caller's name when its API key is valid and within the rate limit; else 401/429."""
-    key = header_key or (credentials.credentials if credentials else None)
+    supplied = [k for k in (header_key, credentials.credentials if credentials else None) if k]
+    authorization = request.headers.get("authorization")
+    if authorization is not None and credentials is None:
+        supplied.append(authorization)  # not "Bearer <key>": an invalid credential, refused
     challenge = {"WWW-Authenticate": "Bearer"}
-    if not key:
+    if not supplied:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="an API key is required: send it as `Authorization: Bearer <key>` or "
@@ -52,7 +55,10 @@ async def require_api_key(
             headers=challenge,
         )
     keys: ApiKeys = request.app.state.api_keys
-    holder = keys.holder(key) if len(key) <= MAX_KEY_LENGTH else None
+    # every key sent must be valid: a good X-API-Key does not excuse a bad Bearer token
+    holders = {keys.holder(k) if len(k) <= MAX_KEY_LENGTH else None for k in supplied}
+    holder = holders.pop() if len(holders) == 1 else None
+    key = supplied[0]
     if holder is None:
         detail = (
             "this API key is not valid (revoked or mistyped): ask the data team for a new one"

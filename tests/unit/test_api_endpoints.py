@@ -52,8 +52,7 @@ def test_campaign_list_filters(client):
     assert client.get("/customers", params={"segment_id": 1}).json()["total"] == 0
     assert client.get("/customers", params={"risk_band": "extreme"}).status_code == 422
     assert client.get("/customers", params={"limit": 100_000}).status_code == 422
-    bad = client.get("/customers", params={"cursor": "not-a-cursor"})
-    assert bad.status_code == 422 and "start again without a cursor" in bad.json()["detail"]
+    assert client.get("/customers", params={"cursor": "not-a-cursor"}).status_code == 422
 
 
 def test_campaign_list_downloads_as_csv(client):
