@@ -16,6 +16,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from serving.index import build_index
 from serving.layout import (
     KEEP_VERSIONS,
     MANIFEST_FILE,
@@ -51,12 +52,20 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
     summary = customers.agg(
         F.max("as_of_month").alias("as_of_month"), F.max("model_version").alias("model_version")
     ).first()
+    started = datetime.now(timezone.utc)
+    index = build_index(target)
+    log.info(
+        "indexed %s customers for the API in %.1fs",
+        f"{index['customers']:,}",
+        (datetime.now(timezone.utc) - started).total_seconds(),
+    )
     manifest = {
         "version": version,
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "schema": schema,
         "tables": TABLES,
         "row_counts": counts,
+        "index": index,
         "as_of_month": str(summary["as_of_month"]),
         "model_version": summary["model_version"],
     }

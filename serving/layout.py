@@ -64,6 +64,17 @@ def version_problem(root: Path) -> str | None:
                 f"version {root.name}: table {name} has {rows} rows, its manifest says "
                 f"{counts.get(name)}"
             )
+    if "index" in manifest:  # the API's store (older versions have none: it is built)
+        from serving.index import INDEX_FILE, index_counts
+
+        try:
+            built = index_counts(root / INDEX_FILE)
+        except Exception as exc:  # missing or damaged: sqlite3 raises several kinds
+            return f"version {root.name}: {INDEX_FILE} cannot be read ({exc})"
+        if built != manifest["index"]:
+            return f"version {root.name}: {INDEX_FILE} holds {built}, its manifest says " + str(
+                manifest["index"]
+            )
     return None
 
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from serving.index import INDEX_FILE, CustomerIndex, build_index
 from serving.layout import (
     MANIFEST_FILE,
     OPTIONAL_TABLES,
@@ -54,23 +58,76 @@ class Snapshot:
     features: pd.DataFrame  # the feature dictionary
 
     @property
-    def ranked(self) -> pd.DataFrame:
-        """Customers riskiest first (ties by id): the order campaign lists page through."""
-        cached = self.__dict__.get("_ranked")
-        if cached is None:
-            cached = (
-                self.customers.reset_index(drop=True)
-                .sort_values(["churn_probability", "customer_id"], ascending=[False, True])
-                .reset_index(drop=True)
-            )
-            object.__setattr__(self, "_ranked", cached)
-        return cached
+    def current_model(self) -> dict:
+        """The registry row of the model that produced the scores."""
+        return _current_model(self.models, self.manifest)
+
+    @property
+    def customer_count(self) -> int:
+        return len(self.customers)
+
+
+def _current_model(models: pd.DataFrame, manifest: dict) -> dict:
+    if models.empty or "model_version" not in models:
+        return {}
+    rows = models[models["model_version"] == manifest.get("model_version")]
+    return rows.iloc[0].to_dict() if len(rows) else {}
+
+
+@dataclass(frozen=True)
+class ApiSnapshot:
+    """What the API serves of one complete version: the small tables in memory and the
+    customers in the version's on-disk index (memory does not grow with customers)."""
+
+    version: str
+    manifest: dict
+    index: CustomerIndex
+    segments: pd.DataFrame
+    models: pd.DataFrame
+    validation: pd.DataFrame
+    features: pd.DataFrame
 
     @property
     def current_model(self) -> dict:
         """The registry row of the model that produced the scores."""
-        rows = self.models[self.models["model_version"] == self.manifest["model_version"]]
-        return rows.iloc[0].to_dict() if len(rows) else {}
+        return _current_model(self.models, self.manifest)
+
+    @property
+    def customer_count(self) -> int:
+        return self.index.counts.get("customers", 0)
+
+
+def load_api_snapshot(serving_dir: Path, version: str | None = None) -> ApiSnapshot:
+    """Open a complete published version for the API (building its index if it predates
+    them), reading only the small tables into memory."""
+    serving_dir = Path(serving_dir)
+    version = version or current_version(serving_dir)
+    if version is None:
+        raise NotPublishedError(_nothing_published(serving_dir))
+    if not VERSION_NAME.fullmatch(version):
+        raise IncompleteVersionError(f"{version[:80]!r} is not a version name")
+    root = serving_dir / VERSIONS_DIR / version
+    problem = version_problem(root)
+    if problem is not None:
+        raise IncompleteVersionError(problem)
+    try:
+        manifest = json.loads((root / MANIFEST_FILE).read_text())
+        if not (root / INDEX_FILE).exists():
+            log.info("version %s has no %s: building it once", version, INDEX_FILE)
+            build_index(root)
+        small = {
+            name: pq.read_table(root / name).to_pandas() if (root / name).is_dir() else None
+            for name in ("segments", "models", "validation", "features")
+        }
+        empty = pd.DataFrame()
+        return ApiSnapshot(
+            version,
+            manifest,
+            CustomerIndex(root / INDEX_FILE),
+            *(frame if frame is not None else empty for frame in small.values()),
+        )
+    except Exception as exc:  # a damaged file: never take the service down with it
+        raise IncompleteVersionError(f"version {version} cannot be loaded: {exc}") from exc
 
 
 def current_version(serving_dir: Path) -> str | None:
@@ -116,7 +173,6 @@ def load_snapshot(serving_dir: Path, version: str | None = None) -> Snapshot:
         frames.get("validation", empty),
         frames.get("features", empty),
     )
-    _ = snapshot.ranked  # sorted once at load, not on the first list request
     return snapshot
 
 
@@ -131,17 +187,31 @@ class SnapshotCache:
     """Hold the last good snapshot; move to a new one when CURRENT points at a complete
     version (thread-safe). A broken pointer is retried every ``retry_seconds``."""
 
-    def __init__(self, serving_dir: Path, retry_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        serving_dir: Path,
+        retry_seconds: float = 30.0,
+        loader: Callable[[Path, str], Any] | None = None,
+    ) -> None:
         self.serving_dir = Path(serving_dir)
+        self.loader = loader or load_snapshot
         self.retry_seconds = retry_seconds
         self.problem: str | None = None  # why the served version is not CURRENT's, if so
-        self._snapshot: Snapshot | None = None
+        self._snapshot: Any = None
         self._failed: tuple[str | None, float] | None = None  # (pointer, when) that failed
         self._lock = threading.Lock()
+        self._pointer_state: tuple | None = None
+        self._pointer_value: str | None = None
 
-    def get(self) -> Snapshot:
+    def peek(self) -> Any:
+        """The snapshot when it is current and needs no loading, else None (no I/O but a
+        stat of CURRENT: safe on the event loop)."""
+        snapshot = self._snapshot
+        return snapshot if snapshot is not None and snapshot.version == self._pointer() else None
+
+    def get(self) -> Any:
         """The snapshot to serve; raises NotPublishedError when no complete version exists."""
-        pointer = current_version(self.serving_dir)
+        pointer = self._pointer()
         snapshot = self._snapshot
         if snapshot is not None and snapshot.version == pointer:
             return snapshot
@@ -155,13 +225,26 @@ class SnapshotCache:
             try:
                 if pointer is None:
                     raise NotPublishedError(_nothing_published(self.serving_dir))
-                self._snapshot = load_snapshot(self.serving_dir, pointer)
+                self._snapshot = self.loader(self.serving_dir, pointer)
                 self._failed, self.problem = None, None
                 return self._snapshot
             except (IncompleteVersionError, NotPublishedError) as exc:
                 self._failed = (pointer, time.monotonic())
                 self._fall_back(pointer, str(exc))
                 return self._last_good()
+
+    def _pointer(self) -> str | None:
+        """CURRENT's version, re-read only when the file changed (a stat per request; the
+        atomic replace that publishes gives it a new inode)."""
+        try:
+            stat = os.stat(self.serving_dir / POINTER_FILE)
+            state: tuple | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            state = None
+        if state != self._pointer_state or state is None:
+            self._pointer_value = current_version(self.serving_dir)
+            self._pointer_state = state
+        return self._pointer_value
 
     def _fall_back(self, pointer: str | None, reason: str) -> None:
         """Keep the last good snapshot, or load the newest complete version; record why."""
@@ -172,7 +255,7 @@ class SnapshotCache:
         if self._snapshot is None:
             for version in reversed(complete_versions(self.serving_dir)):
                 try:
-                    self._snapshot = load_snapshot(self.serving_dir, version)
+                    self._snapshot = self.loader(self.serving_dir, version)
                     break
                 except IncompleteVersionError:
                     continue
@@ -185,7 +268,7 @@ class SnapshotCache:
         )
         log.warning("%s", self.problem)
 
-    def _last_good(self) -> Snapshot:
+    def _last_good(self) -> Any:
         if self._snapshot is None:
             raise NotPublishedError(self.problem or _nothing_published(self.serving_dir))
         return self._snapshot

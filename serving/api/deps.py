@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from serving.api.config import Settings
 from serving.api.security import ApiKeys, RateLimit, hash_key
-from serving.store import NotPublishedError, Snapshot, SnapshotCache
+from serving.store import ApiSnapshot, NotPublishedError, SnapshotCache
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 api_key_header = APIKeyHeader(
@@ -18,20 +19,21 @@ api_key_header = APIKeyHeader(
 MAX_KEY_LENGTH = 256
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     return request.app.state.settings
 
 
-def get_cache(request: Request) -> SnapshotCache:
+async def get_cache(request: Request) -> SnapshotCache:
     """The snapshot cache created in the lifespan handler."""
     return request.app.state.cache
 
 
-def get_snapshot(cache: Annotated[SnapshotCache, Depends(get_cache)]) -> Snapshot:
-    """The current published snapshot, or 503 when nothing is published yet."""
+async def get_snapshot(cache: Annotated[SnapshotCache, Depends(get_cache)]) -> ApiSnapshot:
+    """The current published snapshot, or 503 when nothing is published yet. Loading a new
+    version runs in a worker thread, so requests keep being served meanwhile."""
     try:
-        return cache.get()
+        return cache.peek() or await run_in_threadpool(cache.get)
     except NotPublishedError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
 
@@ -80,5 +82,5 @@ async def require_api_key(
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[SnapshotCache, Depends(get_cache)]
-SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
+SnapshotDep = Annotated[ApiSnapshot, Depends(get_snapshot)]
 CallerDep = Annotated[str, Depends(require_api_key)]

@@ -16,7 +16,7 @@ from serving.api.config import Settings
 from serving.api.deps import require_api_key
 from serving.api.routes import customers, health, model, segments
 from serving.api.security import ApiKeys, RateLimit
-from serving.store import NotPublishedError, SnapshotCache
+from serving.store import NotPublishedError, SnapshotCache, load_api_snapshot
 
 log = logging.getLogger(__name__)
 ECHO_LIMIT = 64  # characters of a caller's input an error body may repeat
@@ -33,10 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.api_keys = api_keys
         app.state.rate_limit = rate_limit
-        app.state.cache = SnapshotCache(settings.serving_dir)
+        app.state.cache = SnapshotCache(settings.serving_dir, loader=load_api_snapshot)
         try:
             snapshot = app.state.cache.get()
-            log.info("serving %s (%d customers)", snapshot.version, len(snapshot.customers))
+            log.info("serving %s (%d customers)", snapshot.version, snapshot.customer_count)
         except NotPublishedError as exc:
             log.warning("%s", exc)
         if not api_keys.configured():

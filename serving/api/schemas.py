@@ -78,11 +78,11 @@ class CustomerListItem(BaseModel):
 
     customer_id: str
     churn_probability: float = Field(ge=0, le=1)
-    score_percentile: int = Field(ge=1, le=100)
     risk_band: str
     segment_id: int | None = None
     segment_name: str | None = None
     top_driver: str | None = Field(default=None, description="The strongest driver, in words")
+    score_percentile: int | None = Field(default=None, ge=1, le=100)
 
 
 class CustomerList(BaseModel):

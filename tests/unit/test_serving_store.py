@@ -133,3 +133,19 @@ def test_prune_never_counts_an_incomplete_version(tmp_path):
     switch_current(tmp_path, "v3")
     prune(tmp_path, keep=2)
     assert sorted(p.name for p in (tmp_path / "versions").iterdir()) == ["v2", "v3", "v4"]
+
+
+def test_the_api_index_is_checked_against_the_manifest(tmp_path):
+    import json
+
+    from serving.index import INDEX_FILE, build_index
+    from serving.layout import version_problem
+
+    root = write_version(tmp_path, "v1", ["C1", "C2"])
+    counts = build_index(root)
+    assert counts == {"customers": 2, "unscored": 1}
+    manifest = json.loads((root / "manifest.json").read_text())
+    (root / "manifest.json").write_text(json.dumps({**manifest, "index": counts}))
+    assert version_problem(root) is None
+    (root / INDEX_FILE).write_bytes(b"not sqlite")
+    assert INDEX_FILE in version_problem(root)

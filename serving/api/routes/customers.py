@@ -3,27 +3,24 @@ customer's churn score, drivers and segment."""
 
 from __future__ import annotations
 
+import csv
 import io
-import math
 import struct
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Path, Query, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from serving.api.deps import SnapshotDep
 from serving.api.schemas import (
     CustomerList,
     CustomerListItem,
     CustomerScore,
-    Driver,
     ErrorMessage,
     NotScored,
-    Segment,
 )
+from serving.index import LIST_COLUMNS, ListFilter
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -40,15 +37,6 @@ CustomerId = Annotated[
 
 
 MAX_PAGE = 1000
-LIST_COLUMNS = [
-    "customer_id",
-    "churn_probability",
-    "score_percentile",
-    "risk_band",
-    "segment_id",
-    "segment_name",
-    "top_driver_description",
-]
 AUTH_ERRORS: dict[int | str, dict] = {
     401: {"model": ErrorMessage, "description": "No API key, or one that is not valid"},
     429: {"model": ErrorMessage, "description": "Rate limit reached; see Retry-After"},
@@ -94,41 +82,27 @@ async def list_customers(
 ):
     """Customers for a campaign, riskiest first (ties by id), filtered by risk band, segment
     and minimum score. JSON comes in pages of ``limit`` with a cursor; CSV is the whole list."""
-    ranked = snapshot.ranked
-    mask = pd.Series(True, index=ranked.index)
-    if risk_band is not None:
-        mask &= ranked["risk_band"] == risk_band
-    if segment_id is not None:
-        mask &= ranked["segment_id"] == segment_id
-    if min_score is not None:
-        mask &= ranked["churn_probability"] >= min_score
-    matching = ranked[mask]
+    where = ListFilter(risk_band=risk_band, segment_id=segment_id, min_score=min_score)
+    index = snapshot.index
     if format == "csv":
         return StreamingResponse(
-            _csv_rows(matching),
+            _csv_rows(index.rows(where)),
             media_type="text/csv",
             headers={
                 "Content-Disposition": f'attachment; filename="customers-{snapshot.version}.csv"'
             },
         )
-    page = matching
-    if cursor is not None:
-        after_probability, after_id = _decode_cursor(cursor)
-        probability = matching["churn_probability"]
-        page = matching[
-            (probability < after_probability)
-            | ((probability == after_probability) & (matching["customer_id"] > after_id))
-        ]
-    rows = page.head(limit)
-    has_more = len(page) > limit
-    last = rows.iloc[-1] if len(rows) else None
+    after = _decode_cursor(cursor) if cursor is not None else None
+    rows = index.page(where, after, limit + 1)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
     return CustomerList(
-        items=[_list_item(row) for row in rows.to_dict("records")],
-        total=int(len(matching)),
+        items=[CustomerListItem(**row) for row in rows],
+        total=index.count(where),
         limit=limit,
         next_cursor=(
-            _encode_cursor(float(last["churn_probability"]), str(last["customer_id"]))
-            if has_more and last is not None
+            _encode_cursor(rows[-1]["churn_probability"], rows[-1]["customer_id"])
+            if has_more
             else None
         ),
         published_version=snapshot.version,
@@ -136,46 +110,13 @@ async def list_customers(
     )
 
 
-def _list_item(row: dict) -> CustomerListItem:
-    return CustomerListItem(
-        customer_id=row["customer_id"],
-        churn_probability=float(row["churn_probability"]),
-        score_percentile=int(row["score_percentile"]),
-        risk_band=row["risk_band"],
-        segment_id=int(row["segment_id"]) if _present(row.get("segment_id")) else None,
-        segment_name=row.get("segment_name") if _present(row.get("segment_name")) else None,
-        top_driver=row.get("top_driver_description")
-        if _present(row.get("top_driver_description"))
-        else None,
-    )
-
-
-def _csv_rows(frame: pd.DataFrame, chunk: int = 10_000) -> Iterator[str]:
+def _csv_rows(chunks: Iterator[list[tuple]]) -> Iterator[str]:
     """The list as CSV, a chunk of rows at a time."""
-    columns = [c for c in LIST_COLUMNS if c in frame.columns]
-    for start in range(0, max(len(frame), 1), chunk):
+    yield ",".join(LIST_COLUMNS) + "\r\n"
+    for chunk in chunks:
         buffer = io.StringIO()
-        frame.iloc[start : start + chunk][columns].to_csv(buffer, index=False, header=start == 0)
+        csv.writer(buffer).writerows(chunk)
         yield buffer.getvalue()
-
-
-def _present(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-def _utc(value) -> datetime | None:
-    """A published timestamp (UTC, stored without an offset) as a timezone-aware one."""
-    if not _present(value) or value is pd.NaT:
-        return None
-    stamp = pd.Timestamp(value)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
-
-
-def _drivers(published) -> list[dict]:
-    """The published top_drivers array (strongest first); none when the customer has none."""
-    if published is None or (isinstance(published, float) and math.isnan(published)):
-        return []
-    return sorted(published, key=lambda driver: driver["driver_rank"])
 
 
 @router.get(
@@ -192,46 +133,21 @@ def _drivers(published) -> list[dict]:
 )
 async def read_customer(customer_id: CustomerId, snapshot: SnapshotDep):
     """Score, risk band, top drivers, segment, model version and as-of date."""
-    customers = snapshot.customers
-    if customer_id not in customers.index:
+    body = snapshot.index.lookup(customer_id)
+    if body is None:
         return _not_scored(customer_id, snapshot)
-    row = customers.loc[customer_id]
-    drivers = [
-        Driver(
-            feature=driver["feature_name"],
-            description=driver["feature_description"],
-            feature_value=driver["feature_value"] if _present(driver["feature_value"]) else None,
-            shap_value=float(driver["shap_value"]),
-        )
-        for driver in _drivers(row["top_drivers"])
-    ]
-    segment = (
-        Segment(segment_id=int(row["segment_id"]), name=row["segment_name"])
-        if _present(row["segment_id"])
-        else None
-    )
-    return CustomerScore(
-        customer_id=customer_id,
-        churn_probability=float(row["churn_probability"]),
-        score_percentile=int(row["score_percentile"]),
-        risk_band=row["risk_band"],
-        top_drivers=drivers,
-        segment=segment,
-        model_version=row["model_version"],
-        as_of_month=row["as_of_month"],
-        scored_at=_utc(row["scored_at"]),
-    )
+    # rendered once when the version was published (the CustomerScore schema)
+    return Response(content=body, media_type="application/json")
 
 
 def _not_scored(customer_id: str, snapshot) -> JSONResponse:
     """404 that tells an unknown id apart from a known customer without a score."""
     as_of = snapshot.manifest.get("as_of_month")
-    if customer_id in snapshot.coverage.index:
-        known = snapshot.coverage.loc[customer_id]
+    known = snapshot.index.unscored(customer_id)
+    if known is not None:
         body = NotScored(
-            detail=f"customer {customer_id[:64]!r} has no churn score as of {as_of}: "
-            f"{known['unscored_reason_description']}",
-            reason=known["unscored_reason"],
+            detail=f"customer {customer_id[:64]!r} has no churn score as of {as_of}: {known[1]}",
+            reason=known[0],
         )
     else:
         body = NotScored(

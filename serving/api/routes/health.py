@@ -30,5 +30,5 @@ def health(cache: CacheDep, response: Response) -> Health:
         model_version=snapshot.manifest.get("model_version"),
         model_roc_auc=float(model["roc_auc"]) if model else None,
         as_of_month=snapshot.manifest.get("as_of_month"),
-        customers_scored=len(snapshot.customers),
+        customers_scored=snapshot.customer_count,
     )
