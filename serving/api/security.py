@@ -4,8 +4,8 @@ Keys are random tokens shown once when made (`propensity api-key new`); only the
 hashes are kept: in the keys file (PROPENSITY_API_KEYS_FILE, default
 ``<PROPENSITY_HOME>/api_keys``, re-read when it changes, so keys rotate without a restart)
 and in PROPENSITY_API_KEY_HASHES. A caller sends its key as ``Authorization: Bearer <key>``
-or ``X-API-Key: <key>``. Limits per key use the ``limits`` library (moving window, in
-memory, per process).
+or ``X-API-Key: <key>``. Limits per key use the ``limits`` library (sliding window
+counter, in memory, per process).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from limits import parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 HASH_PREFIX = "sha256:"
 KEY_PREFIX = "cp_"  # recognisable in logs and secret scanners
@@ -149,7 +149,7 @@ class ApiKeys:
 
 
 class RateLimit:
-    """A moving-window limit per caller, e.g. ``600/minute``."""
+    """A sliding-window limit per caller, e.g. ``600/minute``."""
 
     def __init__(self, limit: str) -> None:
         try:
@@ -158,7 +158,9 @@ class RateLimit:
             raise ValueError(
                 f"PROPENSITY_API_RATE_LIMIT={limit!r}: write it as N/second, N/minute or N/hour"
             ) from exc
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        # a sliding window of two counters: O(1) per request (a moving window keeps every
+        # request's timestamp, and grows with the limit)
+        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def allow(self, caller: str) -> bool:
         """Count one request for ``caller``; False when over the limit."""
