@@ -38,29 +38,31 @@ async def get_snapshot(cache: Annotated[SnapshotCache, Depends(get_cache)]) -> A
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
 
 
-async def require_api_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-    header_key: Annotated[str | None, Security(api_key_header)],
-) -> str:
-    """The caller's name when its API key is valid and within the rate limit; else 401/429."""
-    supplied = [k for k in (header_key, credentials.credentials if credentials else None) if k]
-    authorization = request.headers.get("authorization")
-    if authorization is not None and credentials is None:
-        supplied.append(authorization)  # not "Bearer <key>": an invalid credential, refused
+def authorize(request: Request) -> str:
+    """The caller's name when the API key sent is valid and within the rate limit; else
+    401/429. Every key sent must be valid: a good X-API-Key does not excuse a bad
+    Authorization header. (Plain, so the hot lookup route can call it without FastAPI's
+    dependency machinery.)"""
+    headers = request.headers
+    supplied = []
+    if header_key := headers.get("x-api-key"):
+        supplied.append(header_key)
+    if (authorization := headers.get("authorization")) is not None:
+        scheme, _, token = authorization.partition(" ")
+        # not "Bearer <key>": an invalid credential, refused below
+        supplied.append(token.strip() if scheme.lower() == "bearer" and token.strip() else "")
     challenge = {"WWW-Authenticate": "Bearer"}
-    if not supplied:
+    if not any(supplied):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="an API key is required: send it as `Authorization: Bearer <key>` or "
             "`X-API-Key: <key>` (ask the data team for one)",
             headers=challenge,
         )
-    keys: ApiKeys = request.app.state.api_keys
-    # every key sent must be valid: a good X-API-Key does not excuse a bad Bearer token
-    holders = {keys.holder(k) if len(k) <= MAX_KEY_LENGTH else None for k in supplied}
+    state = request.app.state
+    keys: ApiKeys = state.api_keys
+    holders = {keys.holder(k) if 0 < len(k) <= MAX_KEY_LENGTH else None for k in supplied}
     holder = holders.pop() if len(holders) == 1 else None
-    key = supplied[0]
     if holder is None:
         detail = (
             "this API key is not valid (revoked or mistyped): ask the data team for a new one"
@@ -69,8 +71,8 @@ async def require_api_key(
             "`propensity api-key new --name NAME`"
         )
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers=challenge)
-    limit: RateLimit = request.app.state.rate_limit
-    caller = hash_key(key)
+    limit: RateLimit = state.rate_limit
+    caller = hash_key(supplied[0])
     if not limit.allow(caller):
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -78,6 +80,20 @@ async def require_api_key(
             headers={"Retry-After": str(limit.retry_after(caller))},
         )
     return holder
+
+
+async def require_api_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    header_key: Annotated[str | None, Security(api_key_header)],
+) -> str:
+    """``authorize`` as a dependency; the two security schemes document it in OpenAPI."""
+    return authorize(request)
+
+
+async def current_snapshot(request: Request) -> ApiSnapshot:
+    """``get_snapshot`` without the dependency machinery, for the hot lookup route."""
+    return await get_snapshot(request.app.state.cache)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

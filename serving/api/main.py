@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Route
 
 from serving.api.config import Settings
 from serving.api.deps import require_api_key
@@ -76,6 +77,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for router in (customers.router, segments.router, model.router):
         app.include_router(router, dependencies=[Depends(require_api_key)])
+    app.include_router(customers.lookup_router)  # the documented contract of the lookup
+    # the hot path, matched first (each request tries the routes in order): the same
+    # endpoint as a plain Starlette route (see customers.fast_lookup)
+    app.router.routes.insert(
+        0,
+        Route(
+            "/customers/{customer_id:path}",
+            customers.fast_lookup,
+            methods=["GET"],
+            include_in_schema=False,
+        ),
+    )
     return app
 
 
