@@ -253,7 +253,7 @@ def test_api_lists_a_campaign_segments_and_the_model_card(spark, api):
 
 
 def test_api_needs_a_key_and_bounds_what_it_repeats(api):
-    anonymous = httpx.get(f"{api.base_url}customers/C0000002")
+    anonymous = httpx.get(str(api.base_url.join("/customers/C0000002")))
     assert anonymous.status_code == 401
     too_long = api.get("/customers/" + "x" * 5000)
     assert too_long.status_code == 422 and len(too_long.content) < 1000
