@@ -97,10 +97,9 @@ class ApiSnapshot:
         return self.index.counts.get("customers", 0)
 
 
-def load_api_snapshot(serving_dir: Path, version: str | None = None) -> ApiSnapshot:
-    """Open a complete published version for the API (building its index if it predates
-    them), reading only the small tables into memory."""
-    serving_dir = Path(serving_dir)
+def _complete_version(serving_dir: Path, version: str | None) -> tuple[str, Path]:
+    """The version to load (CURRENT's by default) and its folder, when it is complete;
+    NotPublishedError or IncompleteVersionError (saying why) otherwise."""
     version = version or current_version(serving_dir)
     if version is None:
         raise NotPublishedError(_nothing_published(serving_dir))
@@ -110,6 +109,13 @@ def load_api_snapshot(serving_dir: Path, version: str | None = None) -> ApiSnaps
     problem = version_problem(root)
     if problem is not None:
         raise IncompleteVersionError(problem)
+    return version, root
+
+
+def load_api_snapshot(serving_dir: Path, version: str | None = None) -> ApiSnapshot:
+    """Open a complete published version for the API (building its index if it predates
+    them), reading only the small tables into memory."""
+    version, root = _complete_version(Path(serving_dir), version)
     try:
         manifest = json.loads((root / MANIFEST_FILE).read_text())
         if not (root / INDEX_FILE).exists():
@@ -140,16 +146,7 @@ def current_version(serving_dir: Path) -> str | None:
 
 def load_snapshot(serving_dir: Path, version: str | None = None) -> Snapshot:
     """Load a published version (the current one by default)."""
-    serving_dir = Path(serving_dir)
-    version = version or current_version(serving_dir)
-    if version is None:
-        raise NotPublishedError(_nothing_published(serving_dir))
-    if not VERSION_NAME.fullmatch(version):
-        raise IncompleteVersionError(f"{version[:80]!r} is not a version name")
-    root = serving_dir / VERSIONS_DIR / version
-    problem = version_problem(root)
-    if problem is not None:
-        raise IncompleteVersionError(problem)
+    version, root = _complete_version(Path(serving_dir), version)
     try:
         manifest = json.loads((root / MANIFEST_FILE).read_text())
         frames = {
