@@ -59,7 +59,7 @@ class ShapSegmenter:
         with warnings.catch_warnings():
             # without a search index UMAP cannot transform new rows; assign() uses k-NN
             warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-            self.embedding_ = reducer.fit_transform(Z)
+            self.embedding_ = reducer.fit_transform(Z).astype(float)
         size = max(self.min_cluster_size, int(self.min_cluster_share * len(X)))
         labels = HDBSCAN(
             min_cluster_size=min(size, len(X)),
@@ -68,15 +68,43 @@ class ShapSegmenter:
         ).fit_predict(self.embedding_)
         if (labels < 0).all():  # no structure found: one segment
             labels = np.zeros(len(X), dtype=int)
+        return self._fit_assigners(Z, labels)
+
+    def _fit_assigners(self, Z: np.ndarray, labels: np.ndarray) -> ShapSegmenter:
+        """The k-NN steps that assign any row: a segment from the clustered fit rows, a
+        position averaged from every fit row's embedding."""
         self.fit_labels_ = labels
         clustered = labels >= 0
         k = min(self.assign_neighbors, int(clustered.sum()))
         self.classifier_ = KNeighborsClassifier(n_neighbors=k).fit(Z[clustered], labels[clustered])
-        self.locator_ = KNeighborsRegressor(n_neighbors=min(self.assign_neighbors, len(X))).fit(
+        self.locator_ = KNeighborsRegressor(n_neighbors=min(self.assign_neighbors, len(Z))).fit(
             Z, self.embedding_
         )
         self.n_segments_ = int(labels.max()) + 1
         return self
+
+    @classmethod
+    def from_fit(
+        cls,
+        shap_matrix: np.ndarray,
+        labels: np.ndarray,
+        embedding: np.ndarray,
+        *,
+        assign_neighbors: int = 5,
+    ) -> ShapSegmenter:
+        """The segmenter a fit produced, rebuilt from what it kept (the fit rows' SHAP
+        vectors, labels and embedding, as the table churn_segmenter holds them): it assigns
+        every row exactly as the fitted one did, with no UMAP or HDBSCAN and no pickle."""
+        Z = np.asarray(shap_matrix, dtype=float)
+        labels = np.asarray(labels, dtype=int)
+        if Z.ndim != 2 or len(Z) != len(labels) or not (labels >= 0).any():
+            raise ValueError(
+                f"a segmenter needs fit rows with at least one segment, got {Z.shape} and "
+                f"{int((labels >= 0).sum())} clustered rows"
+            )
+        segmenter = cls(assign_neighbors=assign_neighbors)
+        segmenter.embedding_ = np.asarray(embedding, dtype=float)
+        return segmenter._fit_assigners(Z, labels)
 
     def assign(self, shap_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment ids, n x 2 embedding positions) for any rows of SHAP vectors."""

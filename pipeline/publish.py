@@ -21,6 +21,9 @@ from serving.layout import (
     KEEP_VERSIONS,
     MANIFEST_FILE,
     POINTER_FILE,
+    SCORING_DIR,
+    SCORING_FACTS_FILE,
+    SCORING_MODEL_FILE,
     TABLE_SCHEMA_SUFFIX,
     TABLES,
     VERSIONS_DIR,
@@ -52,6 +55,7 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
     summary = customers.agg(
         F.max("as_of_month").alias("as_of_month"), F.max("model_version").alias("model_version")
     ).first()
+    scoring = publish_scoring(spark, target, schema, str(summary["as_of_month"]))
     started = datetime.now(timezone.utc)
     index = build_index(target)
     log.info(
@@ -66,6 +70,7 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
         "tables": TABLES,
         "row_counts": counts,
         "index": index,
+        "scoring": scoring,
         "as_of_month": str(summary["as_of_month"]),
         "model_version": summary["model_version"],
     }
@@ -74,6 +79,60 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
     prune(serving_dir, keep)
     log.info("published %s: %s", version, ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     return manifest
+
+
+def publish_scoring(spark, target: Path, schema: str, as_of_month: str) -> dict:
+    """Write what real-time scoring needs into a version: the scoring model (the registry
+    artifact's model that produced the published scores, as JSON), the score cut points of
+    the risk bands, and each feature's observed range at the scored month (what the API
+    accepts). Returns the manifest's ``scoring`` entry."""
+    from pyspark.sql import functions as F
+
+    from ml.spark_jobs import load_current_model
+
+    version, model = load_current_model(spark.table(f"{schema}.churn_model_registry"))
+    scores = spark.table(f"{schema}.churn_scores")
+    cuts = {
+        row["risk_band"]: row["from_margin"]
+        for row in scores.groupBy("risk_band")
+        .agg(F.min("churn_score_margin").alias("from_margin"))
+        .collect()
+    }
+    features = model.feature_names_
+    month = spark.table(f"{schema}.customer_features_monthly").where(
+        F.col("as_of_month") == F.lit(as_of_month).cast("date")
+    )
+    stats = month.agg(
+        F.count(F.lit(1)).alias("rows"),
+        *[F.min(F.col(f).cast("double")).alias(f"min__{f}") for f in features],
+        *[F.max(F.col(f).cast("double")).alias(f"max__{f}") for f in features],
+        *[F.count(F.col(f)).alias(f"known__{f}") for f in features],
+    ).first()
+    folder = target / SCORING_DIR
+    folder.mkdir(parents=True, exist_ok=False)
+    (folder / SCORING_MODEL_FILE).write_bytes(model.to_bytes())
+    facts = {
+        "model_version": version,
+        "algorithm": model.algorithm,
+        "as_of_month": as_of_month,
+        # a margin at or above a band's cut point gets that band (highest first)
+        "risk_band_cuts": [
+            {"risk_band": band, "from_margin": cuts[band]}
+            for band in ("high", "medium")
+            if cuts.get(band) is not None
+        ],
+        "features": [
+            {
+                "name": f,
+                "observed_min": stats[f"min__{f}"],
+                "observed_max": stats[f"max__{f}"],
+                "nullable": stats[f"known__{f}"] < stats["rows"],
+            }
+            for f in features
+        ],
+    }
+    (folder / SCORING_FACTS_FILE).write_text(json.dumps(facts, indent=2))
+    return {"model_version": version, "features": len(features)}
 
 
 def switch_current(serving_dir: Path, version: str) -> None:

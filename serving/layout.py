@@ -24,11 +24,16 @@ TABLES = {
     "coverage": "churn_scoring_coverage",
     "validation": "churn_model_validation_by_month",
     "features": "feature_dictionary",
+    "segmenter": "churn_segmenter",
 }
 # published name -> schema suffix, for tables outside the marts' schema (dbt's custom schema)
 TABLE_SCHEMA_SUFFIX = {"features": "reference"}
 # published before these existed: readers treat them as empty when missing
-OPTIONAL_TABLES = {"coverage", "validation", "features"}
+OPTIONAL_TABLES = {"coverage", "validation", "features", "segmenter"}
+# real-time scoring: <version>/scoring/ holds the scoring model and the facts it is used with
+SCORING_DIR = "scoring"
+SCORING_MODEL_FILE = "model.json"
+SCORING_FACTS_FILE = "scoring.json"
 KEEP_VERSIONS = 3
 
 
@@ -64,6 +69,10 @@ def version_problem(root: Path) -> str | None:
                 f"version {root.name}: table {name} has {rows} rows, its manifest says "
                 f"{counts.get(name)}"
             )
+    if "scoring" in manifest:
+        for name in (SCORING_MODEL_FILE, SCORING_FACTS_FILE):
+            if not (root / SCORING_DIR / name).is_file():
+                return f"version {root.name}: {SCORING_DIR}/{name} is missing"
     if "index" in manifest:  # the API's store (older versions have none: it is built)
         from serving.index import INDEX_FILE, index_counts
 

@@ -31,6 +31,7 @@ from serving.layout import (
     VERSIONS_DIR,
     version_problem,
 )
+from serving.scoring import NoScoringModelError, RealtimeScorer
 
 log = logging.getLogger(__name__)
 VERSION_NAME = re.compile(r"[0-9A-Za-z_-]{1,64}")  # what publish names a version folder
@@ -86,6 +87,8 @@ class ApiSnapshot:
     models: pd.DataFrame
     validation: pd.DataFrame
     features: pd.DataFrame
+    scorer: Any = None  # serving.scoring.RealtimeScorer, when the version carries a model
+    scoring_problem: str | None = None  # why it cannot score in real time, if so
 
     @property
     def current_model(self) -> dict:
@@ -126,11 +129,22 @@ def load_api_snapshot(serving_dir: Path, version: str | None = None) -> ApiSnaps
             for name in ("segments", "models", "validation", "features")
         }
         empty = pd.DataFrame()
+        tables = {name: frame if frame is not None else empty for name, frame in small.items()}
+        scorer, scoring_problem = None, None
+        try:
+            scorer = RealtimeScorer.from_version(root, tables["segments"], tables["features"])
+        except NoScoringModelError as exc:
+            scoring_problem = str(exc)
         return ApiSnapshot(
             version,
             manifest,
             CustomerIndex(root / INDEX_FILE),
-            *(frame if frame is not None else empty for frame in small.values()),
+            tables["segments"],
+            tables["models"],
+            tables["validation"],
+            tables["features"],
+            scorer=scorer,
+            scoring_problem=scoring_problem,
         )
     except Exception as exc:  # a damaged file: never take the service down with it
         raise IncompleteVersionError(f"version {version} cannot be loaded: {exc}") from exc
@@ -152,7 +166,8 @@ def load_snapshot(serving_dir: Path, version: str | None = None) -> Snapshot:
         frames = {
             name: pq.read_table(root / name).to_pandas()
             for name in TABLES
-            if name not in OPTIONAL_TABLES or (root / name).is_dir()
+            if name != "segmenter"  # real-time scoring's, not the dashboard's
+            and (name not in OPTIONAL_TABLES or (root / name).is_dir())
         }
     except Exception as exc:  # a damaged file: never take the service down with it
         raise IncompleteVersionError(f"version {version} cannot be loaded: {exc}") from exc

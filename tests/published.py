@@ -7,13 +7,20 @@ import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from serving.layout import MANIFEST_FILE, VERSIONS_DIR
 
 
-def write_version(serving: Path, version: str, customers: list[str] = ["C1"]) -> Path:  # noqa: B006
-    """A complete published version: customers, segments, models, coverage and manifest."""
+def write_version(
+    serving: Path,
+    version: str,
+    customers: list[str] = ["C1"],  # noqa: B006
+    scoring: bool = False,
+) -> Path:
+    """A complete published version: customers, segments, models, coverage and manifest;
+    with ``scoring``, also a small real model, its facts and segmenter for POST /score."""
     root = serving / VERSIONS_DIR / version
     drivers = [
         {
@@ -103,6 +110,8 @@ def write_version(serving: Path, version: str, customers: list[str] = ["C1"]) ->
             }
         ),
     }
+    if scoring:
+        tables["segmenter"] = write_scoring(root)
     for name, frame in tables.items():
         (root / name).mkdir(parents=True)
         frame.to_parquet(root / name / "part-00000.parquet")
@@ -113,5 +122,85 @@ def write_version(serving: Path, version: str, customers: list[str] = ["C1"]) ->
         "as_of_month": "2026-09-01",
         "model_version": "m1",
     }
+    if scoring:
+        manifest["scoring"] = {"model_version": "m1", "features": len(SCORING_FEATURES)}
     (root / MANIFEST_FILE).write_text(json.dumps(manifest))
     return root
+
+
+SCORING_FEATURES = ["days_since_last_transaction", "transaction_count", "balance_trend"]
+
+
+def scoring_rows(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Feature rows and labels with a planted mechanism: churn follows long silences."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "days_since_last_transaction": rng.integers(0, 200, n).astype(float),
+            "transaction_count": rng.poisson(6, n).astype(float),
+            "balance_trend": rng.normal(0, 1, n),
+        }
+    )
+    frame.loc[rng.random(n) < 0.2, "balance_trend"] = np.nan  # unknown for some
+    logit = (frame["days_since_last_transaction"] - 100) / 30 - frame["transaction_count"] / 4
+    labels = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return frame, labels.to_numpy()
+
+
+def write_scoring(root: Path) -> pd.DataFrame:
+    """Write scoring/ (a small trained XGBoost, no calibrator, and its facts) the way
+    publish does; return the segmenter table's rows."""
+    from ml.model import ChurnClassifier
+    from ml.scoring_model import ScoringModel
+    from ml.segments import ShapSegmenter
+    from serving.layout import SCORING_DIR, SCORING_FACTS_FILE, SCORING_MODEL_FILE
+
+    frame, labels = scoring_rows(400)
+    estimator = ChurnClassifier(n_estimators=30, max_depth=3, n_jobs=1).fit(frame, labels)
+    model = ScoringModel(estimator, None, "xgboost")
+    margin = model.predict_margin(frame)
+    (root / SCORING_DIR).mkdir(parents=True)
+    (root / SCORING_DIR / SCORING_MODEL_FILE).write_bytes(model.to_bytes())
+    facts = {
+        "model_version": "m1",
+        "algorithm": "xgboost",
+        "as_of_month": "2026-09-01",
+        "risk_band_cuts": [
+            {"risk_band": "high", "from_margin": float(np.quantile(margin, 0.9))},
+            {"risk_band": "medium", "from_margin": float(np.quantile(margin, 0.6))},
+        ],
+        "features": [
+            {
+                "name": name,
+                "observed_min": float(frame[name].min()),
+                "observed_max": float(frame[name].max()),
+                "nullable": bool(frame[name].isna().any()),
+            }
+            for name in SCORING_FEATURES
+        ],
+    }
+    (root / SCORING_DIR / SCORING_FACTS_FILE).write_text(json.dumps(facts))
+    names = sorted(SCORING_FEATURES)
+    values, _ = model.shap_values(frame)
+    shap = pd.DataFrame(values, columns=SCORING_FEATURES)[names]
+    segmenter = ShapSegmenter(random_state=0).fit(shap.to_numpy())
+    labels_ = segmenter.fit_labels_
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "customer_id": [f"F{i:04d}" for i in range(len(frame))],
+                    "model_version": "m1",
+                    "fit_label": labels_.astype("int32"),
+                    "segment_id": pd.array(
+                        [int(x) if x >= 0 else None for x in labels_], dtype="Int32"
+                    ),
+                    "is_new_segment": False,
+                    "embedding_x": segmenter.embedding_[:, 0],
+                    "embedding_y": segmenter.embedding_[:, 1],
+                }
+            ),
+            shap,
+        ],
+        axis=1,
+    )

@@ -1,4 +1,4 @@
-"""Segments in SHAP space: UMAP + HDBSCAN on a bounded sample, every customer assigned.
+"""Segments in SHAP space: every customer assigned by the segmenter churn_segmenter keeps.
 
 Two populations get a segment:
 
@@ -8,86 +8,45 @@ Two populations get a segment:
   model (out of sample: that month is in the validation window). Their outcome is known, so
   churn_segment_profiles can report each segment's observed churn rate.
 
-At most ``max_fit_rows`` scored customers are collected to fit UMAP and HDBSCAN; everyone is
-then assigned by nearest neighbours in a mapInPandas with the fitted segmenter shipped once.
-
-Segment ids stay put across builds: the refitted segments are matched to the previous
-build's segments (ml.segments.match_segments, Hungarian on centroids in today's SHAP space,
-the previous segments' centroids taken over their customers' SHAP vectors today). A segment
-that persists keeps its id; a new one gets a new id and ``is_new_segment``.
+The segmenter (UMAP + HDBSCAN fitted on a bounded sample, with ids matched to the previous
+build's) is rebuilt from the table churn_segmenter, which holds at most ``max_fit_rows``
+rows, and shipped once to a mapInPandas that assigns everyone by nearest neighbours.
 """
 
 
 def model(dbt, session):
-    dbt.config(
-        # replaced whole on every build, but as an incremental insert_overwrite: a table
-        # model's old relation is dropped before it runs, and the ids need the previous build
-        materialized="incremental",
-        incremental_strategy="insert_overwrite",
-        on_schema_change="append_new_columns",
-        max_fit_rows=5000,
-        random_state=42,
-        # HDBSCAN: smallest segment as a share of the fit sample; "leaf" gives finer segments
-        min_cluster_share=0.05,
-        cluster_selection_method="eom",
-    )
+    dbt.config(materialized="table")
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
 
-    from ml.segments import ShapSegmenter, match_segments
-    from ml.spark_jobs import LABEL_COLUMN, bounded_sample, load_current_model, shap_wide, ship
+    from ml.segments import ShapSegmenter
+    from ml.spark_jobs import LABEL_COLUMN, load_current_model, shap_wide, ship
 
     version, classifier = load_current_model(dbt.ref("churn_model_registry"))
     names = sorted(classifier.feature_names_)
-    # every scored customer's SHAP vector, computed wide in one pass with the model shipped
-    # once (the same values as churn_shap_values) and kept for the three passes below:
-    # pivoting the long table back to wide shuffled 60 rows per customer, three times
+    fit = dbt.ref("churn_segmenter").toPandas()  # bounded: the fit sample, max_fit_rows
+    if set(fit["model_version"]) != {version}:
+        raise RuntimeError(
+            f"churn_segmenter was fitted for {sorted(set(fit['model_version']))}, the scores "
+            f"come from {version}: rebuild with `propensity dbt build --select churn_segmenter+`"
+        )
+    segmenter = ShapSegmenter.from_fit(
+        fit[names].to_numpy(dtype=float),
+        fit["fit_label"].to_numpy(),
+        fit[["embedding_x", "embedding_y"]].to_numpy(dtype=float),
+    )
+    clustered = fit[fit["fit_label"] >= 0]
+    stable_id = dict(
+        zip(clustered["fit_label"].astype(int), clustered["segment_id"].astype(int), strict=True)
+    )
+    new_ids = set(clustered.loc[clustered["is_new_segment"].astype(bool), "segment_id"].astype(int))
+
     population = dbt.ref("customer_features_monthly").join(
         dbt.ref("churn_scores").select("customer_id", "as_of_month"),
         ["customer_id", "as_of_month"],
     )
-    scored = (
-        shap_wide(population, classifier, session)
-        .withColumn("model_version", F.lit(version))
-        .persist()
-    )
-    random_state = int(dbt.config.get("random_state"))
-    sample, _ = bounded_sample(
-        scored, int(dbt.config.get("max_fit_rows")), random_state, keys=("customer_id",)
-    )
-    segmenter = ShapSegmenter(
-        min_cluster_share=float(dbt.config.get("min_cluster_share")),
-        cluster_selection_method=dbt.config.get("cluster_selection_method"),
-        random_state=random_state,
-    ).fit(sample[names].to_numpy())
-
-    # stable ids: match the refitted segments to the previous build's
-    fitted_labels = segmenter.fit_labels_
-    clustered = sample[names][fitted_labels >= 0]
-    new_centroids = {
-        int(label): rows.to_numpy(dtype=float).mean(axis=0)
-        for label, rows in clustered.groupby(fitted_labels[fitted_labels >= 0])
-    }
-    previous_centroids = {}
-    if dbt.is_incremental:
-        previous = (
-            session.table(str(dbt.this))
-            .where(F.col("population") == "scored")
-            .select("customer_id", F.col("segment_id").alias("previous_segment_id"))
-        )
-        averaged = (
-            scored.join(previous, "customer_id")
-            .groupBy("previous_segment_id")
-            .agg(*[F.avg(n).alias(n) for n in names])
-            .collect()  # one row per previous segment
-        )
-        previous_centroids = {
-            int(r["previous_segment_id"]): np.array([r[n] for n in names], dtype=float)
-            for r in averaged
-        }
-    stable_id = match_segments(new_centroids, previous_centroids)
-    new_ids = {sid for sid in stable_id.values() if sid not in previous_centroids}
+    scored = shap_wide(population, classifier, session).withColumn("model_version", F.lit(version))
 
     training = dbt.ref("churn_training_set")
     last_labelled = training.agg(F.max("as_of_month")).first()[0]

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from serving.api.config import Settings
 from serving.api.deps import require_api_key
-from serving.api.routes import customers, health, model, segments
+from serving.api.routes import customers, health, model, score, segments
 from serving.api.security import ApiKeys, RateLimit
 from serving.store import NotPublishedError, SnapshotCache, load_api_snapshot
 
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/docs")  # relative: never built from the request's host
 
     app.include_router(health.router)
-    for router in (customers.router, segments.router, model.router):
+    for router in (customers.router, segments.router, model.router, score.router):
         app.include_router(router, dependencies=[Depends(require_api_key)])
     app.include_router(customers.lookup_router)  # the documented contract of the lookup
     # the hot path, matched first (each request tries the routes in order): the same
@@ -89,7 +89,56 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             include_in_schema=False,
         ),
     )
+    static_openapi = app.openapi
+
+    def openapi() -> dict:
+        # POST /score's features are the published model's: the live schema names each,
+        # with the range it accepts, so clients (and schemathesis) can send valid rows
+        cache = getattr(app.state, "cache", None)
+        snapshot = cache.peek() if cache is not None else None
+        scorer = getattr(snapshot, "scorer", None)
+        if snapshot is None or scorer is None:
+            return static_openapi()
+        key = (snapshot.version, id(scorer))
+        if app.state.__dict__.get("_openapi_key") != key:
+            app.state._openapi = _with_score_features(static_openapi(), scorer)
+            app.state._openapi_key = key
+        return app.state._openapi
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _with_score_features(schema: dict, scorer) -> dict:
+    """A copy of the OpenAPI schema whose ScoreInput.features lists the model's features."""
+    import copy
+    import math
+
+    schema = copy.deepcopy(schema)
+    properties = {}
+    for name in scorer.features:
+        bounds = scorer.ranges.get(name)
+        number: dict = {"type": "number"}
+        if bounds is not None and math.isfinite(bounds.lower):
+            number["minimum"] = bounds.lower
+        if bounds is not None and math.isfinite(bounds.upper):
+            number["maximum"] = bounds.upper
+        nullable = bounds is None or bounds.nullable
+        entry = {"anyOf": [number, {"type": "null"}]} if nullable else number
+        entry["description"] = scorer.descriptions.get(name, name)
+        properties[name] = entry
+    target = schema.get("components", {}).get("schemas", {}).get("ScoreInput")
+    if target is not None:
+        target["properties"]["features"] = {
+            "type": "object",
+            "title": "Features",
+            "description": f"Every feature of model {scorer.model_version}, null where "
+            "unknown and allowed",
+            "properties": properties,
+            "required": list(scorer.features),
+            "additionalProperties": False,
+        }
+    return schema
 
 
 def _clip(value: object) -> object:

@@ -163,3 +163,61 @@ class ModelCard(BaseModel):
     validation_by_month: list[MonthlyMetrics]
     features: list[FeatureDescription]
     trained_at: AwareDatetime | None = None
+
+
+MAX_SCORE_BATCH = 500
+
+
+class ScoreInput(BaseModel):
+    """One customer's features, as an application holds them at the end of a month."""
+
+    reference: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Your id for this customer, repeated in the result",
+        examples=["C0000042"],
+    )
+    features: dict[str, float | None] = Field(
+        max_length=1000,
+        description="Every model feature by name (GET /model lists them), null where "
+        "unknown; the live schema (/openapi.json) lists each with its accepted range",
+    )
+
+
+class ScoreRequest(BaseModel):
+    """One customer, or a batch: send a list of one for a single customer."""
+
+    customers: list[ScoreInput] = Field(min_length=1, max_length=MAX_SCORE_BATCH)
+
+
+class ScoredDriver(BaseModel):
+    """A feature's exact contribution to this customer's score, and which way it pushes."""
+
+    feature: str
+    description: str
+    feature_value: float | None = None
+    shap_value: float = Field(description="Contribution to the churn log-odds (exact TreeSHAP)")
+    direction: str = Field(examples=["raises churn risk"])
+
+
+class ScoreResult(BaseModel):
+    """The score of one customer of the request, in request order."""
+
+    reference: str | None = None
+    churn_probability: float = Field(ge=0, le=1, description="Calibrated P(churn)")
+    churn_score_margin: float = Field(description="Log-odds the SHAP values add up to")
+    risk_band: str = Field(
+        examples=["high"], description="By the published scores' cut points: high, medium, low"
+    )
+    top_drivers: list[ScoredDriver]
+    segment: Segment | None = Field(
+        default=None, description="Assigned by the segmenter of the published segments"
+    )
+
+
+class ScoreResponse(BaseModel):
+    """Scores from the published model."""
+
+    model_version: str
+    published_version: str
+    results: list[ScoreResult]

@@ -114,7 +114,7 @@ def test_rebuilding_segments_on_unchanged_data_moves_no_customer(spark, pipeline
         return {(r.customer_id, r.population): (r.segment_id, r.embedding_x) for r in rows}
 
     before = assignments()
-    assert cli.main(["dbt", "build", "--select", "churn_segments+"]) == 0
+    assert cli.main(["dbt", "build", "--select", "churn_segmenter+"]) == 0
     assert assignments() == before
     profiles = spark.table("analytics.churn_segment_profiles").collect()
     assert not any(p.is_new_segment for p in profiles), "every segment kept its id"
@@ -148,6 +148,7 @@ def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipel
         "churn_scores",
         "churn_shap_values",
         "churn_segments",
+        "churn_segmenter",
     ):
         assert f"model.customer_propensity.{python_model}" in api
     assert "exposure.customer_propensity.churn_dashboard" in manifest["exposures"]
@@ -250,6 +251,32 @@ def test_api_lists_a_campaign_segments_and_the_model_card(spark, api):
     assert card["validation_by_month"], "per-month validation metrics are published"
     assert card["baselines"]["rfm_roc_auc"] is not None
     assert any(f["name"] == "days_since_last_transaction" for f in card["features"])
+
+
+def test_api_scores_in_real_time_as_the_batch_scored(spark, api):
+    """POST /score with the features of published customers gives their published score,
+    band and segment: the same model artifact, cut points and segmenter."""
+    features = api.get("/openapi.json").json()["components"]["schemas"]["ScoreInput"]
+    names = features["properties"]["features"]["required"]
+    rows = spark.sql(
+        "select f.*, o.churn_probability as published_probability, o.risk_band, o.segment_id "
+        "from analytics.customer_features_monthly f join analytics.customer_churn_overview o "
+        "using (customer_id, as_of_month) order by customer_id limit 40"
+    ).collect()
+    payload = [{"reference": r.customer_id, "features": {n: r[n] for n in names}} for r in rows]
+    response = api.post("/score", json={"customers": payload})
+    assert response.status_code == 200, response.text[:2000]
+    results = response.json()["results"]
+    assert [x["reference"] for x in results] == [r.customer_id for r in rows]
+    for result, row in zip(results, rows, strict=True):
+        assert result["churn_probability"] == pytest.approx(row.published_probability, abs=1e-9)
+        assert result["risk_band"] == row.risk_band
+        assert result["segment"]["segment_id"] == row.segment_id
+        assert result["top_drivers"] and result["top_drivers"][0]["direction"]
+    payload[0]["features"].pop(names[0])
+    missing = api.post("/score", json={"customers": payload[:1]})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"][-1] == names[0]
 
 
 def test_api_needs_a_key_and_bounds_what_it_repeats(api):

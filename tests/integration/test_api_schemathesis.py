@@ -22,7 +22,7 @@ ST = Path(sys.executable).parent / "st"
 @pytest.mark.skipif(not ST.exists(), reason="schemathesis is not installed (`make setup`)")
 def test_schemathesis_finds_nothing(tmp_path):
     serving = tmp_path / "serving"
-    write_version(serving, "v1", ["C0000001", "C 2/x", "C0000003"])
+    write_version(serving, "v1", ["C0000001", "C 2/x", "C0000003"], scoring=True)
     switch_current(serving, "v1")
     key = add_key(tmp_path / "keys", "schemathesis")
     env = {

@@ -62,3 +62,14 @@ def test_the_same_sample_gives_the_same_segments_and_positions():
     labels_a, positions_a = first.assign(X)
     labels_b, positions_b = second.assign(X)
     assert (labels_a == labels_b).all() and np.array_equal(positions_a, positions_b)
+
+
+def test_a_segmenter_rebuilt_from_its_fit_rows_assigns_as_the_fitted_one():
+    X, _ = _blobs(50, 4)
+    fitted = ShapSegmenter(random_state=0).fit(X)
+    rebuilt = ShapSegmenter.from_fit(X, fitted.fit_labels_, fitted.embedding_)
+    new, _ = _blobs(15, 5)
+    for rows in (X, new):
+        labels_a, positions_a = fitted.assign(rows)
+        labels_b, positions_b = rebuilt.assign(rows)
+        assert (labels_a == labels_b).all() and np.array_equal(positions_a, positions_b)
