@@ -4,9 +4,12 @@ Two populations get a segment:
 
 * ``scored``: every customer in churn_scores (their SHAP vectors, the values of
   churn_shap_values, computed here wide in one pass);
-* ``backtest``: the customers of the latest labelled as_of_month, explained by the same
-  model (out of sample: that month is in the validation window). Their outcome is known, so
-  churn_segment_profiles can report each segment's observed churn rate.
+* ``backtest``: the customer-months of the validation window (the latest
+  ``validation_months`` labelled as_of_months, out of sample for the model that selected
+  the champion), explained by the same model; at most ``max_backtest_rows`` of them, a
+  seeded hash sample of (customer, month). Their outcome is known, so
+  churn_segment_profiles can report each segment's observed churn rate, pooled over the
+  window's months so that it rests on enough churners.
 
 The segmenter (UMAP + HDBSCAN fitted on a bounded sample, with ids matched to the previous
 build's) is rebuilt from the table churn_segmenter, which holds at most ``max_fit_rows``
@@ -15,7 +18,7 @@ rows, and shipped once to a mapInPandas that assigns everyone by nearest neighbo
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="table", max_backtest_rows=200_000, random_state=42)
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
@@ -48,10 +51,17 @@ def model(dbt, session):
     )
     scored = shap_wide(population, classifier, session).withColumn("model_version", F.lit(version))
 
-    training = dbt.ref("churn_training_set")
-    last_labelled = training.agg(F.max("as_of_month")).first()[0]
+    window = dbt.ref("churn_training_set").where(F.col("dataset_split") == "validation")
+    limit = int(dbt.config.get("max_backtest_rows"))
+    rows = window.count()
+    if rows > limit:  # deterministic whatever the partitioning: a seeded hash of the keys
+        bucket = F.pmod(
+            F.xxhash64(F.lit(int(dbt.config.get("random_state"))), "customer_id", "as_of_month"),
+            F.lit(1_000_000),
+        )
+        window = window.where(bucket < F.lit(int(limit / rows * 1_000_000)))
     backtest = shap_wide(
-        training.where(F.col("as_of_month") == F.lit(last_labelled)),
+        window,
         classifier,
         session,
         keep=(LABEL_COLUMN,),

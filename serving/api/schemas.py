@@ -105,7 +105,12 @@ class SegmentProfile(BaseModel):
     customer_share: float = Field(description="Share of scored customers in this segment")
     expected_churn_rate: float = Field(description="Mean churn probability of its customers")
     observed_churn_rate: float | None = Field(
-        default=None, description="Churn observed in the backtest month, where known"
+        default=None,
+        description="Churn observed over the validation window's months (backtest); null "
+        "when it would rest on too few churners",
+    )
+    observed_churn_basis: str | None = Field(
+        default=None, description="What the observed rate rests on, or why it is empty"
     )
     high_risk_share: float | None = None
     top_drivers: list[str] = Field(description="What drives churn in this segment, in words")

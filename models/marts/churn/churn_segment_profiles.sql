@@ -1,6 +1,9 @@
 -- One row per segment of scored customers: size, expected churn rate, risk mix, the churn
--- rate observed for the segment in the latest labelled month (backtest), and the drivers
--- that set the segment apart (highest mean SHAP value).
+-- rate observed for the segment over the validation window (backtest, pooled over its
+-- months), and the drivers that set the segment apart (highest mean SHAP value). An
+-- observed rate resting on fewer than var('min_segment_churners') churners is left null,
+-- and observed_churn_basis says why, rather than reading as 0.0.
+{%- set min_churners = var('min_segment_churners') %}
 with
 
 segments as (
@@ -39,7 +42,10 @@ backtest_outcomes as (
     select
         segment_id,
         count(*) as backtest_customer_count,
-        avg(cast(is_churned_within_horizon as double)) as observed_churn_rate,
+        sum(cast(is_churned_within_horizon as bigint)) as backtest_churner_count,
+        avg(cast(is_churned_within_horizon as double)) as pooled_churn_rate,
+        count(distinct as_of_month) as backtest_month_count,
+        min(as_of_month) as backtest_first_month,
         max(as_of_month) as backtest_month
 
     from segments
@@ -151,15 +157,37 @@ final as (
         segment_sizes.customer_count / scored_totals.scored_customer_count as customer_share,
         segment_sizes.expected_churn_rate,
         segment_sizes.expected_churners,
-        backtest_outcomes.observed_churn_rate,
+        case
+            when backtest_outcomes.backtest_churner_count >= {{ min_churners }}
+                then backtest_outcomes.pooled_churn_rate
+        end as observed_churn_rate,
         cast(coalesce(backtest_outcomes.backtest_customer_count, 0) as bigint)
             as backtest_customer_count,
+        cast(coalesce(backtest_outcomes.backtest_churner_count, 0) as bigint)
+            as backtest_churner_count,
+        case
+            when backtest_outcomes.backtest_customer_count is null
+                then 'no backtest customers in this segment'
+            when backtest_outcomes.backtest_churner_count < {{ min_churners }}
+                then concat(
+                        'too few churners to read a rate: ',
+                        backtest_outcomes.backtest_churner_count, ' among ',
+                        backtest_outcomes.backtest_customer_count, ' customer-months (needs ',
+                        {{ min_churners }}, ')'
+                    )
+            else concat(
+                    backtest_outcomes.backtest_churner_count, ' churners among ',
+                    backtest_outcomes.backtest_customer_count, ' customer-months over ',
+                    backtest_outcomes.backtest_month_count, ' months'
+                )
+        end as observed_churn_basis,
         segment_sizes.high_risk_share,
         segment_sizes.is_new_segment,
         segment_sizes.embedding_x,
         segment_sizes.embedding_y,
         segment_sizes.as_of_month,
-        backtest_outcomes.backtest_month
+        backtest_outcomes.backtest_month,
+        backtest_outcomes.backtest_first_month
 
     from segment_sizes
     cross join scored_totals

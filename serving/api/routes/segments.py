@@ -37,6 +37,7 @@ def profile(row: dict) -> SegmentProfile:
         customer_share=float(row["customer_share"]),
         expected_churn_rate=float(row["expected_churn_rate"]),
         observed_churn_rate=_value(row, "observed_churn_rate"),
+        observed_churn_basis=_value(row, "observed_churn_basis"),
         high_risk_share=_value(row, "high_risk_share"),
         top_drivers=_drivers(row.get("top_drivers")),
         rule=_value(row, "segment_rule"),

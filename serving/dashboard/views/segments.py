@@ -32,18 +32,18 @@ if len(leavers) and leavers.sum() > 0:
         f"{within}, {expected:,.0f} ({expected / leavers.sum():.0%}) are in this segment."
         f"{reasons} The customer lookup page lists them for a campaign."
     )
+shown = [
+    "segment_name",
+    "customer_count",
+    "customer_share",
+    "expected_churn_rate",
+    "observed_churn_rate",
+    "observed_churn_basis",  # published since the rate pools the validation window
+    "high_risk_share",
+    "top_drivers",
+]
 st.dataframe(
-    segments[
-        [
-            "segment_name",
-            "customer_count",
-            "customer_share",
-            "expected_churn_rate",
-            "observed_churn_rate",
-            "high_risk_share",
-            "top_drivers",
-        ]
-    ],
+    segments[[column for column in shown if column in segments]],
     hide_index=True,
     use_container_width=True,
     column_config={
@@ -56,8 +56,10 @@ st.dataframe(
         "observed_churn_rate": st.column_config.NumberColumn(
             "Churn rate (backtest)",
             format="percent",
-            help="Share who churned, among the segment's customers of the latest labelled month",
+            help="Share who churned within the horizon, among the segment's customers of the "
+            "validation months (a back-test); empty when too few churned to read a rate",
         ),
+        "observed_churn_basis": "Based on",
         "high_risk_share": st.column_config.NumberColumn("High risk", format="percent"),
         "top_drivers": "Top drivers",
     },
