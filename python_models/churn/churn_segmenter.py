@@ -3,7 +3,9 @@
 UMAP + HDBSCAN are fitted on at most ``max_fit_rows`` scored customers (a seeded hash sample
 of customer ids, sorted, so the same data always gives the same fit). This table keeps what
 the fit produced, one row per sampled customer: the SHAP vector (one column per model
-feature), the HDBSCAN label, the stable ``segment_id`` and the UMAP position. From it,
+feature), the HDBSCAN label, the stable ``segment_id`` and the UMAP position, and the
+segment's name and readable rule (ml.segment_rules: a surrogate tree on the customers'
+feature values, with its precision, coverage and cross-validated fidelity). From it,
 ``ml.segments.ShapSegmenter.from_fit`` rebuilds the segmenter that assigns any customer by
 nearest neighbours: churn_segments (everyone, in Spark) and the API's ``POST /score`` (one
 application's customer) use the same one.
@@ -28,13 +30,17 @@ def model(dbt, session):
         min_cluster_share=0.05,
         cluster_selection_method="eom",
     )
+    import logging
+
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
 
+    from ml.segment_rules import segment_names, surrogate_rules
     from ml.segments import ShapSegmenter, match_segments
     from ml.spark_jobs import ID_COLUMNS, bounded_sample, load_current_model
 
+    log = logging.getLogger("churn_segmenter")
     version, classifier = load_current_model(dbt.ref("churn_model_registry"))
     features = classifier.feature_names_
     names = sorted(features)
@@ -83,6 +89,24 @@ def model(dbt, session):
             }
     stable_id = match_segments(new_centroids, previous_centroids)
     segment = np.array([stable_id[int(x)] if x >= 0 else -1 for x in labels])
+
+    # in words: a surrogate tree's rule per segment, on the customers' own feature values,
+    # and a unique name from the segment's strongest drivers and their direction
+    dictionary = dbt.ref("feature_dictionary").select("feature_name", "feature_label").collect()
+    words = {row["feature_name"]: row["feature_label"] for row in dictionary}
+    values = sample.loc[clustered, features].astype(float)
+    rules, fidelity = surrogate_rules(values, segment[clustered], words, random_state=random_state)
+    named = segment_names(values, shap[clustered], segment[clustered], words)
+    log.info(
+        "segments: %d, surrogate tree fidelity %.3f; %s",
+        len(named),
+        fidelity,
+        "; ".join(f"{sid} {named[sid]!r}: {rules[sid].rule}" for sid in sorted(named)),
+    )
+
+    def per_segment(pick, dtype):
+        return pd.array([pick(int(x)) if x >= 0 else None for x in segment], dtype=dtype)
+
     fit = pd.DataFrame(
         {
             "customer_id": sample["customer_id"],
@@ -96,12 +120,19 @@ def model(dbt, session):
             ),
             "embedding_x": segmenter.embedding_[:, 0].astype(float),
             "embedding_y": segmenter.embedding_[:, 1].astype(float),
+            "segment_name": per_segment(named.get, "string"),
+            "segment_rule": per_segment(lambda x: rules[x].rule, "string"),
+            "rule_precision": per_segment(lambda x: rules[x].precision, "Float64"),
+            "rule_coverage": per_segment(lambda x: rules[x].coverage, "Float64"),
+            "surrogate_fidelity": per_segment(lambda x: fidelity, "Float64"),
         }
     )
     fit = pd.concat([fit, shap.reset_index(drop=True).astype(float)], axis=1)
     schema = (
         "customer_id string, as_of_month date, model_version string, fit_label int, "
         "segment_id int, is_new_segment boolean, embedding_x double, embedding_y double, "
+        "segment_name string, segment_rule string, rule_precision double, "
+        "rule_coverage double, surrogate_fidelity double, "
         + ", ".join(f"`{name}` double" for name in names)
     )
     return session.createDataFrame(fit, schema=schema)

@@ -115,6 +115,12 @@ class SegmentProfile(BaseModel):
     high_risk_share: float | None = None
     top_drivers: list[str] = Field(description="What drives churn in this segment, in words")
     rule: str | None = Field(default=None, description="A readable rule describing membership")
+    rule_precision: float | None = Field(
+        default=None, description="Share of the customers the rule selects that are in it"
+    )
+    rule_coverage: float | None = Field(
+        default=None, description="Share of the segment's customers the rule selects"
+    )
     is_new_segment: bool | None = None
     as_of_month: date | None = None
 

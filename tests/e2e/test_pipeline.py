@@ -105,6 +105,10 @@ def test_every_scored_customer_has_a_segment_and_top_drivers(spark, pipeline_run
         spark, "select count(*) from analytics.churn_scores"
     )
     assert sum(p.backtest_customer_count for p in profiles) > 0
+    # in words: unique plain names, and a rule with its precision for every segment
+    assert len({p.segment_name for p in profiles}) == len(profiles)
+    assert all(p.segment_rule and 0 < p.rule_precision <= 1 for p in profiles)
+    assert 0 < profiles[0].surrogate_fidelity <= 1
     # pooled over the validation window; never a 0.0 that rests on too few churners
     for p in profiles:
         if p.observed_churn_rate is None:

@@ -24,6 +24,21 @@ shap_values as (
 
 ),
 
+segment_words as (
+
+    select distinct
+        segment_id,
+        segment_name,
+        segment_rule,
+        rule_precision,
+        rule_coverage,
+        surrogate_fidelity
+
+    from {{ ref('churn_segmenter') }}
+    where segment_id is not null
+
+),
+
 feature_dictionary as (
 
     select * from {{ ref('feature_dictionary') }}
@@ -116,7 +131,6 @@ segment_drivers as (
     select
         segment_id,
         max(case when driver_rank = 1 then feature_label end) as top_driver_label,
-        max(case when driver_rank = 2 then feature_label end) as second_driver_label,
         concat_ws(
             '; ',
             transform(
@@ -142,15 +156,16 @@ final as (
 
     select
         segment_sizes.segment_id,
-        -- a top driver shared by several segments does not tell them apart: add the second
-        concat(
-            'Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_label,
-            case
-                when count(*) over (partition by segment_drivers.top_driver_label) > 1
-                    then concat(' & ', segment_drivers.second_driver_label)
-                else ''
-            end
+        -- named from its drivers and their direction, unique (churn_segmenter); a segment
+        -- without one (fitted before names existed) is named by its id and top driver
+        coalesce(
+            segment_words.segment_name,
+            concat('Segment ', segment_sizes.segment_id, ': ', segment_drivers.top_driver_label)
         ) as segment_name,
+        segment_words.segment_rule,
+        segment_words.rule_precision,
+        segment_words.rule_coverage,
+        segment_words.surrogate_fidelity,
         segment_sizes.model_version,
         segment_drivers.top_drivers,
         segment_sizes.customer_count,
@@ -195,6 +210,8 @@ final as (
         on segment_sizes.segment_id = segment_drivers.segment_id
     left join backtest_outcomes
         on segment_sizes.segment_id = backtest_outcomes.segment_id
+    left join segment_words
+        on segment_sizes.segment_id = segment_words.segment_id
 
 )
 

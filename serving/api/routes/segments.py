@@ -41,6 +41,8 @@ def profile(row: dict) -> SegmentProfile:
         high_risk_share=_value(row, "high_risk_share"),
         top_drivers=_drivers(row.get("top_drivers")),
         rule=_value(row, "segment_rule"),
+        rule_precision=_value(row, "rule_precision"),
+        rule_coverage=_value(row, "rule_coverage"),
         is_new_segment=_value(row, "is_new_segment"),
         as_of_month=_value(row, "as_of_month"),
     )
