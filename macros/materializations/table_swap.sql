@@ -3,8 +3,8 @@
     when complete. dbt-spark drops the old table before its `create table as select`, so for
     the whole build the table is missing, and an analyst querying it through the warehouse
     server (`propensity warehouse start`) while a pipeline runs gets "table not found". Here
-    the old table stays readable until its replacement exists; the swap is one drop and one
-    rename in the metastore. Delta and Iceberg keep dbt-spark's `create or replace`. -#}
+    the old table stays readable until its replacement exists; the swap is two renames in the
+    metastore, and the old table's files are deleted after it. Delta and Iceberg keep dbt-spark's `create or replace`. -#}
 {% materialization table, adapter='spark', supported_languages=['sql', 'python'] %}
     {%- set language = model['language'] -%}
     {%- set identifier = model['alias'] -%}
@@ -17,6 +17,8 @@
         identifier=identifier, schema=schema, database=database, type='table') -%}
     {%- set staging_relation = api.Relation.create(
         identifier=identifier ~ '__dbt_swap', schema=schema, database=database, type='table') -%}
+    {%- set retired_relation = api.Relation.create(
+        identifier=identifier ~ '__dbt_old', schema=schema, database=database, type='table') -%}
 
     {{ run_hooks(pre_hooks) }}
 
@@ -27,13 +29,17 @@
         and not replaces_in_place -%}
 
     {%- if swaps -%}
-        {#- a staging table left by an interrupted build is stale -#}
+        {#- tables left by an interrupted build are stale -#}
         {{ adapter.drop_relation(staging_relation) }}
+        {{ adapter.drop_relation(retired_relation) }}
         {%- call statement('main', language=language) -%}
             {{ create_table_as(False, staging_relation, compiled_code, language) }}
         {%- endcall -%}
-        {{ adapter.drop_relation(old_relation) }}
+        {#- two renames, then the slow drop (it deletes files) once the new table is in place:
+            the name is missing only between the renames -#}
+        {{ adapter.rename_relation(old_relation, retired_relation) }}
         {{ adapter.rename_relation(staging_relation, target_relation) }}
+        {{ adapter.drop_relation(retired_relation) }}
     {%- else -%}
         {%- if old_relation is not none and not replaces_in_place -%}
             {{ adapter.drop_relation(old_relation) }}
