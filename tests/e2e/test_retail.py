@@ -65,3 +65,17 @@ def test_every_retail_customer_with_a_purchase_is_scored(retail_run):
     assert set(unscored["unscored_reason"]) <= {"no_transaction_yet", "customer_record_quarantined"}
     assert frame["is_scored"].mean() > 0.9, "one-time and quiet buyers are scored too"
     assert "coverage: " in output and "no_transaction_yet" in output
+
+
+def test_retail_segments_have_unique_names_rules_and_counted_churn(retail_run):
+    home, _ = retail_run
+    profiles = pq.read_table(
+        home / "warehouse" / "analytics.db" / "churn_segment_profiles"
+    ).to_pandas()
+    assert len(profiles) >= 1
+    assert profiles["segment_name"].is_unique, profiles["segment_name"].tolist()
+    assert profiles["segment_rule"].notna().all() and (profiles["rule_precision"] > 0).all()
+    # an observed rate is shown only with the counts it rests on
+    shown = profiles[profiles["observed_churn_rate"].notna()]
+    assert (shown["backtest_churner_count"] >= 10).all()
+    assert profiles["observed_churn_basis"].str.contains("churners|no backtest").all()
