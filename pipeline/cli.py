@@ -602,6 +602,9 @@ def cmd_dashboard(args: argparse.Namespace, paths: Paths) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # a viewer's toolbar: no "Deploy" button or developer options for business users
+        "--client.toolbarMode",
+        "viewer",
     ]
     return subprocess.call(command)
 

@@ -35,6 +35,9 @@ def dashboard_url(pipeline_run):
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # a viewer's toolbar: no "Deploy" button or developer options for business users
+        "--client.toolbarMode",
+        "viewer",
     ]
     with serve(command, f"http://127.0.0.1:{port}/_stcore/health", env):
         yield f"http://127.0.0.1:{port}"
@@ -78,3 +81,4 @@ def test_overview_renders_scores_and_the_three_pages(spark, dashboard_url):
     for page in ("Overview", "Segments", "Customer lookup"):
         assert f">{page}<" in dom, f"navigation entry {page}"
     assert ">app<" not in dom, "Streamlit auto-discovered a pages/ folder"
+    assert "stAppDeployButton" not in dom, "no Deploy button for business users"
