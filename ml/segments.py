@@ -100,11 +100,33 @@ class ShapSegmenter:
         if Z.ndim != 2 or len(Z) != len(labels) or not (labels >= 0).any():
             raise ValueError(
                 f"a segmenter needs fit rows with at least one segment, got {Z.shape} and "
-                f"{int((labels >= 0).sum())} clustered rows"
+                f"{int((labels >= 0).sum())} clustered rows: rebuild the fit with "
+                "`propensity dbt build --select churn_segmenter+`"
             )
         segmenter = cls(assign_neighbors=assign_neighbors)
         segmenter.embedding_ = np.asarray(embedding, dtype=float)
         return segmenter._fit_assigners(Z, labels)
+
+    @classmethod
+    def from_table(cls, fit, names: list[str]) -> tuple[ShapSegmenter, dict[int, int], set[int]]:
+        """The segmenter, the stable id of each fit label and the ids of new segments, from
+        the rows of the table churn_segmenter (a pandas frame; ``names``: its SHAP columns,
+        in the order the segmenter was fitted on)."""
+        segmenter = cls.from_fit(
+            fit[names].to_numpy(dtype=float),
+            fit["fit_label"].to_numpy(),
+            fit[["embedding_x", "embedding_y"]].to_numpy(dtype=float),
+        )
+        clustered = fit[fit["fit_label"] >= 0]
+        stable_id = dict(
+            zip(
+                clustered["fit_label"].astype(int),
+                clustered["segment_id"].astype(int),
+                strict=True,
+            )
+        )
+        fresh = clustered.loc[clustered["is_new_segment"].astype(bool), "segment_id"]
+        return segmenter, stable_id, set(fresh.astype(int))
 
     def assign(self, shap_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment ids, n x 2 embedding positions) for any rows of SHAP vectors."""

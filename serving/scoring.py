@@ -109,26 +109,15 @@ class RealtimeScorer:
             )
         model = ScoringModel.from_bytes((folder / SCORING_MODEL_FILE).read_bytes())
         facts = json.loads((folder / SCORING_FACTS_FILE).read_text())
-        segmenter, ids = None, {}
+        segmenter: ShapSegmenter | None = None
+        ids: dict[int, int] = {}
         if (root / "segmenter").is_dir():
             import pyarrow.parquet as pq
 
             fit = pq.read_table(root / "segmenter").to_pandas()
             names = sorted(model.feature_names_)
             if len(fit) and set(fit["model_version"]) == {facts["model_version"]}:
-                segmenter = ShapSegmenter.from_fit(
-                    fit[names].to_numpy(dtype=float),
-                    fit["fit_label"].to_numpy(),
-                    fit[["embedding_x", "embedding_y"]].to_numpy(dtype=float),
-                )
-                clustered = fit[fit["fit_label"] >= 0]
-                ids = dict(
-                    zip(
-                        clustered["fit_label"].astype(int),
-                        clustered["segment_id"].astype(int),
-                        strict=True,
-                    )
-                )
+                segmenter, ids, _ = ShapSegmenter.from_table(fit, names)
         names_by_id = (
             dict(zip(segments["segment_id"].astype(int), segments["segment_name"], strict=True))
             if not segments.empty

@@ -4,7 +4,8 @@
     the whole build the table is missing, and an analyst querying it through the warehouse
     server (`propensity warehouse start`) while a pipeline runs gets "table not found". Here
     the old table stays readable until its replacement exists; the swap is two renames in the
-    metastore, and the old table's files are deleted after it. Delta and Iceberg keep dbt-spark's `create or replace`. -#}
+    metastore, and the old table's files are deleted after it. Delta and Iceberg keep
+    dbt-spark's `create or replace`. -#}
 {% materialization table, adapter='spark', supported_languages=['sql', 'python'] %}
     {%- set language = model['language'] -%}
     {%- set identifier = model['alias'] -%}

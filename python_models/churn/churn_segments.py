@@ -34,16 +34,7 @@ def model(dbt, session):
             f"churn_segmenter was fitted for {sorted(set(fit['model_version']))}, the scores "
             f"come from {version}: rebuild with `propensity dbt build --select churn_segmenter+`"
         )
-    segmenter = ShapSegmenter.from_fit(
-        fit[names].to_numpy(dtype=float),
-        fit["fit_label"].to_numpy(),
-        fit[["embedding_x", "embedding_y"]].to_numpy(dtype=float),
-    )
-    clustered = fit[fit["fit_label"] >= 0]
-    stable_id = dict(
-        zip(clustered["fit_label"].astype(int), clustered["segment_id"].astype(int), strict=True)
-    )
-    new_ids = set(clustered.loc[clustered["is_new_segment"].astype(bool), "segment_id"].astype(int))
+    segmenter, stable_id, new_ids = ShapSegmenter.from_table(fit, names)
 
     population = dbt.ref("customer_features_monthly").join(
         dbt.ref("churn_scores").select("customer_id", "as_of_month"),
