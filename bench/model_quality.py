@@ -42,6 +42,7 @@ from pipeline.sample_data import (  # noqa: E402
     true_churn_probability_bank,
     true_repurchase_probability,
 )
+from serving.layout import table_folder  # noqa: E402
 
 MAX_ROWS = 2_000_000  # never let the training run sample: every validation row is compared
 
@@ -75,7 +76,7 @@ def newest_metadata(home: Path) -> dict:
 def validation_rows(home: Path) -> pd.DataFrame:
     """customer_id, as_of_month, label of the validation split (bounded: H months of rows)."""
     table = pq.read_table(
-        home / "warehouse" / "analytics.db" / "churn_training_set",
+        table_folder(home / "warehouse", "churn_training_set"),
         columns=["customer_id", "as_of_month", "is_churned_within_horizon", "dataset_split"],
         filters=[("dataset_split", "=", "validation")],
     ).to_pandas()

@@ -87,6 +87,26 @@ def version_problem(root: Path) -> str | None:
     return None
 
 
+def table_folder(warehouse: Path, name: str, schema: str = "analytics") -> Path:
+    """The folder of a warehouse table's parquet files, for reading it without Spark.
+
+    A rebuilt table lives in `<name>__dbt_swap_a` or `_b` (macros/materializations/
+    table_swap.sql); when no build is running exactly one of the three folders exists.
+    """
+    base = warehouse / f"{schema}.db"
+    found = [
+        base / folder
+        for folder in (name, f"{name}__dbt_swap_a", f"{name}__dbt_swap_b")
+        if (base / folder).is_dir()
+    ]
+    if len(found) != 1:
+        raise FileNotFoundError(
+            f"table {schema}.{name}: expected one folder under {base}, found {len(found)}"
+            " (run `propensity dbt build` to (re)build it, and wait for a running build)"
+        )
+    return found[0]
+
+
 @dataclass(frozen=True)
 class Paths:
     """Absolute locations of the landing zone, warehouse, metastore, model store and serving."""
@@ -115,6 +135,10 @@ class Paths:
             model_store=pick("PROPENSITY_MODEL_STORE", root / "model_store"),
             serving=pick("PROPENSITY_SERVING_DIR", root / "serving"),
         )
+
+    def table_folder(self, name: str, schema: str = "analytics") -> Path:
+        """The folder of one of this warehouse's tables (see `table_folder`)."""
+        return table_folder(self.warehouse, name, schema)
 
     def export(self) -> None:
         """Pin these paths in the environment so dbt, python models and serving agree."""

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.config import PROJECT_DIR
+from serving.layout import table_folder
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -59,7 +60,7 @@ def test_retail_model_beats_the_recency_rule_out_of_time(retail_run):
 
 def test_every_retail_customer_with_a_purchase_is_scored(retail_run):
     home, output = retail_run
-    coverage = pq.read_table(home / "warehouse" / "analytics.db" / "churn_scoring_coverage")
+    coverage = pq.read_table(table_folder(home / "warehouse", "churn_scoring_coverage"))
     frame = coverage.to_pandas()
     unscored = frame[~frame["is_scored"]]
     assert set(unscored["unscored_reason"]) <= {"no_transaction_yet", "customer_record_quarantined"}
@@ -69,9 +70,7 @@ def test_every_retail_customer_with_a_purchase_is_scored(retail_run):
 
 def test_retail_segments_have_unique_names_rules_and_counted_churn(retail_run):
     home, _ = retail_run
-    profiles = pq.read_table(
-        home / "warehouse" / "analytics.db" / "churn_segment_profiles"
-    ).to_pandas()
+    profiles = pq.read_table(table_folder(home / "warehouse", "churn_segment_profiles")).to_pandas()
     assert len(profiles) >= 1
     assert profiles["segment_name"].is_unique, profiles["segment_name"].tolist()
     assert profiles["segment_rule"].notna().all() and (profiles["rule_precision"] > 0).all()
