@@ -173,3 +173,20 @@ def segment_names(
         used.add(name)
         names[segment] = name
     return names
+
+
+def keep_names(generated: dict[int, str], previous: dict[int, str]) -> dict[int, str]:
+    """Segment names across builds: a segment that persists (its id was used before) keeps
+    its previous name; a new one takes its generated name, with its id added if a kept name
+    already reads the same. Names stay unique."""
+    names = {sid: previous[sid] for sid in generated if sid in previous}
+    used = set(names.values())
+    for sid in sorted(generated):
+        if sid in names:
+            continue
+        name = generated[sid]
+        if name in used:
+            name = f"{name} (segment {sid})"
+        names[sid] = name
+        used.add(name)
+    return names

@@ -5,6 +5,10 @@ each feature by how much it moves the score, and unimportant features add no noi
 UMAP and HDBSCAN are fitted on a bounded sample (``max_fit_rows``). Every customer, in the
 sample or not, then gets the segment of its nearest fitted neighbours in SHAP space and an
 embedding position averaged from theirs, so assignment scales to any table size.
+
+Between refits the segments are carried forward (``carry_forward``): each build keeps the
+previous fit sample's customers in their segments and places newcomers by their nearest
+held neighbours, so a campaign list built last month still means the same groups.
 """
 
 from __future__ import annotations
@@ -173,3 +177,107 @@ def match_segments(
             mapping[label] = next_id
             next_id += 1
     return mapping
+
+
+# churn_segmenter: a feature's value is in column VALUE_PREFIX + name, its SHAP value in name
+VALUE_PREFIX = "value__"
+# the columns of churn_segmenter that are neither a feature's SHAP value nor its value
+FIT_COLUMNS = frozenset(
+    {
+        "customer_id",
+        "as_of_month",
+        "model_version",
+        "fit_label",
+        "segment_id",
+        "is_new_segment",
+        "embedding_x",
+        "embedding_y",
+        "segment_name",
+        "segment_rule",
+        "rule_precision",
+        "rule_coverage",
+        "surrogate_fidelity",
+        "fitted_month",
+        "refit_reason",
+    }
+)
+
+
+def refit_reason(
+    previous,
+    held,
+    features: list[str],
+    scored_month,
+    *,
+    asked: bool = False,
+    refit_months: int = 12,
+) -> str | None:
+    """Why the segments must be refitted (UMAP + HDBSCAN) rather than carried forward, or
+    None to carry them. ``previous``: the previous churn_segmenter rows (a pandas frame,
+    empty on the first build); ``held``: today's rows of its customers still scored, with
+    ``previous_segment_id``."""
+    if previous.empty:
+        return "the first fit"
+    if "fitted_month" not in previous or previous["fitted_month"].isna().any():
+        return "the previous fit records no fit month (an earlier version made it)"
+    shap_columns = {
+        c for c in previous.columns if c not in FIT_COLUMNS and not c.startswith(VALUE_PREFIX)
+    }
+    if shap_columns != set(features):
+        return "the model's features changed"
+    if asked:
+        return "asked for (refit_segments)"
+    fitted = max(previous["fitted_month"])
+    age = (scored_month.year - fitted.year) * 12 + scored_month.month - fitted.month
+    if age >= refit_months:
+        return f"the fit is {age} months old (segment_refit_months: {refit_months})"
+    if held.empty or not (held["previous_segment_id"] >= 0).any():
+        return "no customer of the previous fit's segments is still scored"
+    return None
+
+
+def carry_forward(
+    held_shap: np.ndarray,
+    held_segments: np.ndarray,
+    held_embedding: np.ndarray,
+    sample_shap: np.ndarray,
+    sample_held_row: np.ndarray,
+    *,
+    neighbors: int = 5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The previous fit's segments carried to today's sample, without refitting.
+
+    ``held_*``: the previous fit sample's customers still in the population, with their SHAP
+    vectors today, their segment ids (-1: unclustered) and map positions; ``sample_held_row``:
+    for each row of today's sample, the row of the same customer in ``held`` (-1 if none). A
+    customer of both keeps their segment and position; a newcomer takes the segment of their
+    nearest held neighbours in today's SHAP space and a position averaged from theirs.
+    Returns (segment ids, n x 2 positions) for the sample rows.
+    """
+    held_shap = np.asarray(held_shap, dtype=float)
+    held_segments = np.asarray(held_segments, dtype=int)
+    held_embedding = np.asarray(held_embedding, dtype=float)
+    sample_shap = np.asarray(sample_shap, dtype=float)
+    row = np.asarray(sample_held_row, dtype=int)
+    clustered = held_segments >= 0
+    if not clustered.any():
+        raise ValueError("no previous segment to carry forward: refit the segments")
+    segments = np.full(len(sample_shap), -1, dtype=int)
+    embedding = np.zeros((len(sample_shap), 2), dtype=float)
+    known = row >= 0
+    segments[known] = held_segments[row[known]]
+    embedding[known] = held_embedding[row[known]]
+    newcomers = ~known
+    if newcomers.any():
+        k = min(neighbors, int(clustered.sum()))
+        segments[newcomers] = (
+            KNeighborsClassifier(n_neighbors=k)
+            .fit(held_shap[clustered], held_segments[clustered])
+            .predict(sample_shap[newcomers])
+        )
+        embedding[newcomers] = (
+            KNeighborsRegressor(n_neighbors=min(neighbors, len(held_shap)))
+            .fit(held_shap, held_embedding)
+            .predict(sample_shap[newcomers])
+        )
+    return segments, embedding

@@ -3,17 +3,25 @@
 UMAP + HDBSCAN are fitted on at most ``max_fit_rows`` scored customers (a seeded hash sample
 of customer ids, sorted, so the same data always gives the same fit). This table keeps what
 the fit produced, one row per sampled customer: the SHAP vector (one column per model
-feature), the HDBSCAN label, the stable ``segment_id`` and the UMAP position, and the
-segment's name and readable rule (ml.segment_rules: a surrogate tree on the customers'
-feature values, with its precision, coverage and cross-validated fidelity). From it,
-``ml.segments.ShapSegmenter.from_fit`` rebuilds the segmenter that assigns any customer by
-nearest neighbours: churn_segments (everyone, in Spark) and the API's ``POST /score`` (one
-application's customer) use the same one.
+feature, named after it), the feature values it explains (``value__<feature>``: the
+performance report's SHAP summary, the dashboard's typical values), the fit label, the
+stable ``segment_id``, the UMAP position, and the segment's name and readable rule
+(ml.segment_rules: a surrogate tree on the customers' feature values, with its precision,
+coverage and cross-validated fidelity). From it, ``ml.segments.ShapSegmenter.from_fit``
+rebuilds the segmenter that assigns any customer by nearest neighbours: churn_segments
+(everyone, in Spark) and the API's ``POST /score`` (one application's customer) use the
+same one.
 
-Segment ids stay put across builds: the refitted segments are matched to the previous
-build's (ml.segments.match_segments, Hungarian on centroids in today's SHAP space; a previous
-segment's centroid is the mean of today's SHAP vectors of the customers it held in the
-previous fit sample). A segment that persists keeps its id; a new one gets a new id.
+Segments stay put across builds. Between refits they are carried forward
+(ml.segments.carry_forward): the previous fit sample's customers keep their segment and map
+position, with today's SHAP vectors from today's model, and newcomers to the sample join
+their nearest held neighbours' segment. UMAP + HDBSCAN are refitted (ml.segments.
+refit_reason) on the first build, when the model's features change, when the fit is
+``segment_refit_months`` old (12) or when asked (--vars '{refit_segments: true}'); the
+refitted segments are then matched to the previous ones (ml.segments.match_segments,
+Hungarian on centroids in today's SHAP space; a previous segment's centroid is the mean of
+today's SHAP vectors of the customers it held). A segment that persists keeps its id and
+name; a new one gets a new id. ``fitted_month`` and ``refit_reason`` say which happened.
 """
 
 
@@ -36,8 +44,14 @@ def model(dbt, session):
     import pandas as pd
     from pyspark.sql import functions as F
 
-    from ml.segment_rules import segment_names, surrogate_rules
-    from ml.segments import ShapSegmenter, match_segments
+    from ml.segment_rules import keep_names, segment_names, surrogate_rules
+    from ml.segments import (
+        VALUE_PREFIX,
+        ShapSegmenter,
+        carry_forward,
+        match_segments,
+        refit_reason,
+    )
     from ml.spark_jobs import ID_COLUMNS, bounded_sample, load_current_model
 
     log = logging.getLogger("churn_segmenter")
@@ -60,35 +74,80 @@ def model(dbt, session):
         return pd.DataFrame(values, columns=features, index=rows.index)[names]
 
     shap = shap_frame(sample)
-    segmenter = ShapSegmenter(
-        min_cluster_share=float(dbt.config.get("min_cluster_share")),
-        cluster_selection_method=dbt.config.get("cluster_selection_method"),
-        random_state=random_state,
-    ).fit(shap.to_numpy())
-    labels = segmenter.fit_labels_
-    clustered = labels >= 0
-    new_centroids = {
-        int(label): rows.to_numpy(dtype=float).mean(axis=0)
-        for label, rows in shap[clustered].groupby(labels[clustered])
-    }
+    scored_month = max(sample["as_of_month"])
 
-    previous_centroids = {}
+    previous = pd.DataFrame()
+    held = pd.DataFrame()
     if dbt.is_incremental:
-        previous = (
-            session.table(str(dbt.this))
-            .where(F.col("segment_id").isNotNull())
-            .select("customer_id", F.col("segment_id").alias("previous_segment_id"))
+        # at most max_fit_rows rows: the previous fit, and today's features of its customers
+        previous = session.table(str(dbt.this)).toPandas()
+        kept = session.table(str(dbt.this)).select(
+            "customer_id",
+            F.coalesce("segment_id", F.lit(-1)).alias("previous_segment_id"),
+            F.col("embedding_x").alias("previous_x"),
+            F.col("embedding_y").alias("previous_y"),
         )
-        # at most max_fit_rows customers: today's features of the previous fit sample
-        held = population.join(previous, "customer_id").toPandas()
-        if not held.empty:
-            today = shap_frame(held)
+        held = population.join(kept, "customer_id").toPandas()
+        held = held.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    reason = refit_reason(
+        previous,
+        held,
+        names,
+        scored_month,
+        asked=str(dbt.config.get("refit_segments")).strip().lower() in {"true", "1", "yes"},
+        refit_months=int(dbt.config.get("segment_refit_months")),
+    )
+    held_shap = shap_frame(held) if not held.empty else None
+
+    if reason is None:
+        # carried forward: the previous fit's customers keep their segment and position
+        row_of = pd.Series(np.arange(len(held)), index=held["customer_id"].to_numpy())
+        segment, embedding = carry_forward(
+            held_shap.to_numpy(),
+            held["previous_segment_id"].to_numpy(),
+            held[["previous_x", "previous_y"]].to_numpy(dtype=float),
+            shap.to_numpy(),
+            sample["customer_id"].map(row_of).fillna(-1).to_numpy(dtype=int),
+        )
+        labels = segment
+        fitted_month = max(previous["fitted_month"])
+        kept_share = float(sample["customer_id"].isin(row_of.index).mean())
+        log.info(
+            "segments carried forward from the fit of %s: %.0f%% of the sample kept their "
+            "segment, newcomers joined their nearest neighbours' (refit after %s months, or "
+            "now with --vars '{refit_segments: true}')",
+            fitted_month,
+            100 * kept_share,
+            dbt.config.get("segment_refit_months"),
+        )
+        previous_ids = {int(x) for x in previous["segment_id"].dropna()}
+    else:
+        log.info("segments refitted (UMAP + HDBSCAN): %s", reason)
+        segmenter = ShapSegmenter(
+            min_cluster_share=float(dbt.config.get("min_cluster_share")),
+            cluster_selection_method=dbt.config.get("cluster_selection_method"),
+            random_state=random_state,
+        ).fit(shap.to_numpy())
+        labels = segmenter.fit_labels_
+        embedding = segmenter.embedding_
+        clustered = labels >= 0
+        new_centroids = {
+            int(label): rows.to_numpy(dtype=float).mean(axis=0)
+            for label, rows in shap[clustered].groupby(labels[clustered])
+        }
+        # a previous segment's centroid: today's SHAP vectors of the customers it held
+        previous_centroids = {}
+        if held_shap is not None:
+            was = held["previous_segment_id"].to_numpy()
             previous_centroids = {
                 int(segment): rows.to_numpy(dtype=float).mean(axis=0)
-                for segment, rows in today.groupby(held["previous_segment_id"].to_numpy())
+                for segment, rows in held_shap[was >= 0].groupby(was[was >= 0])
             }
-    stable_id = match_segments(new_centroids, previous_centroids)
-    segment = np.array([stable_id[int(x)] if x >= 0 else -1 for x in labels])
+        stable_id = match_segments(new_centroids, previous_centroids)
+        segment = np.array([stable_id[int(x)] if x >= 0 else -1 for x in labels])
+        fitted_month = scored_month
+        previous_ids = set(previous_centroids)
+    clustered = segment >= 0
 
     # in words: a surrogate tree's rule per segment, on the customers' own feature values,
     # and a unique name from the segment's strongest drivers and their direction
@@ -97,6 +156,13 @@ def model(dbt, session):
     values = sample.loc[clustered, features].astype(float)
     rules, fidelity = surrogate_rules(values, segment[clustered], words, random_state=random_state)
     named = segment_names(values, shap[clustered], segment[clustered], words)
+    if not previous.empty and "segment_name" in previous:
+        # a segment that persists keeps its name
+        earlier = previous.dropna(subset=["segment_id", "segment_name"])
+        named = keep_names(
+            named,
+            dict(zip(earlier["segment_id"].astype(int), earlier["segment_name"], strict=True)),
+        )
     log.info(
         "segments: %d, surrogate tree fidelity %.3f; %s",
         len(named),
@@ -112,27 +178,34 @@ def model(dbt, session):
             "customer_id": sample["customer_id"],
             "as_of_month": sample["as_of_month"],
             "model_version": version,
-            "fit_label": labels.astype("int32"),
+            "fit_label": np.asarray(labels).astype("int32"),
             "segment_id": pd.array(np.where(segment >= 0, segment, None), dtype="Int32"),
             "is_new_segment": pd.array(
-                np.where(segment >= 0, ~np.isin(segment, list(previous_centroids)), None),
+                np.where(segment >= 0, ~np.isin(segment, list(previous_ids)), None),
                 dtype="boolean",
             ),
-            "embedding_x": segmenter.embedding_[:, 0].astype(float),
-            "embedding_y": segmenter.embedding_[:, 1].astype(float),
+            "embedding_x": np.asarray(embedding)[:, 0].astype(float),
+            "embedding_y": np.asarray(embedding)[:, 1].astype(float),
             "segment_name": per_segment(named.get, "string"),
             "segment_rule": per_segment(lambda x: rules[x].rule, "string"),
             "rule_precision": per_segment(lambda x: rules[x].precision, "Float64"),
             "rule_coverage": per_segment(lambda x: rules[x].coverage, "Float64"),
             "surrogate_fidelity": per_segment(lambda x: fidelity, "Float64"),
+            "fitted_month": fitted_month,
+            "refit_reason": reason,
         }
     )
-    fit = pd.concat([fit, shap.reset_index(drop=True).astype(float)], axis=1)
+    # the SHAP vectors (named after the features) and the feature values they explain
+    measured = sample[names].astype(float).reset_index(drop=True)
+    measured.columns = [VALUE_PREFIX + name for name in names]
+    fit = pd.concat([fit, shap.reset_index(drop=True).astype(float), measured], axis=1)
     schema = (
         "customer_id string, as_of_month date, model_version string, fit_label int, "
         "segment_id int, is_new_segment boolean, embedding_x double, embedding_y double, "
         "segment_name string, segment_rule string, rule_precision double, "
-        "rule_coverage double, surrogate_fidelity double, "
+        "rule_coverage double, surrogate_fidelity double, fitted_month date, refit_reason string, "
         + ", ".join(f"`{name}` double" for name in names)
+        + ", "
+        + ", ".join(f"`{VALUE_PREFIX}{name}` double" for name in names)
     )
     return session.createDataFrame(fit, schema=schema)

@@ -73,3 +73,50 @@ def test_a_segmenter_rebuilt_from_its_fit_rows_assigns_as_the_fitted_one():
         labels_a, positions_a = fitted.assign(rows)
         labels_b, positions_b = rebuilt.assign(rows)
         assert (labels_a == labels_b).all() and np.array_equal(positions_a, positions_b)
+
+
+def test_carried_forward_customers_keep_their_segment_and_newcomers_join_their_neighbours():
+    from ml.segments import carry_forward
+
+    held, truth = _blobs(30, 4)
+    segments = np.where(truth == 2, -1, truth + 10)  # ids 10 and 11; the third left unclustered
+    positions = np.column_stack([truth, -truth]).astype(float)
+    newcomers, new_truth = _blobs(5, 5)
+    sample = np.vstack([held[:40], newcomers[new_truth < 2]])
+    row = np.concatenate([np.arange(40), -np.ones((new_truth < 2).sum(), dtype=int)])
+    labels, embedding = carry_forward(held, segments, positions, sample, row)
+    assert (labels[:40] == segments[:40]).all() and (embedding[:40] == positions[:40]).all()
+    assert (labels[40:] == new_truth[new_truth < 2] + 10).all()
+    assert np.allclose(embedding[40:, 0], new_truth[new_truth < 2])
+
+
+def test_segments_are_refitted_only_for_a_reason():
+    import datetime as dt
+
+    import pandas as pd
+
+    from ml.segments import refit_reason
+
+    features = ["a", "b"]
+    month = dt.date(2026, 9, 1)
+    previous = pd.DataFrame(
+        {"customer_id": ["c1"], "segment_id": [0], "fitted_month": [dt.date(2026, 8, 1)]}
+        | {f: [0.0] for f in features}
+    )
+    held = pd.DataFrame({"customer_id": ["c1"], "previous_segment_id": [0]})
+    assert refit_reason(previous, held, features, month) is None
+    assert refit_reason(previous.iloc[:0], held, features, month) == "the first fit"
+    assert "features changed" in refit_reason(previous, held, ["a", "c"], month)
+    assert "asked" in refit_reason(previous, held, features, month, asked=True)
+    assert "13 months old" in refit_reason(previous, held, features, dt.date(2027, 9, 1))
+    assert "still scored" in refit_reason(previous, held.iloc[:0], features, month)
+
+
+def test_a_persisting_segment_keeps_its_name_and_names_stay_unique():
+    from ml.segment_rules import keep_names
+
+    generated = {0: "High fees", 1: "Low balance", 2: "Low activity"}
+    names = keep_names(generated, {0: "Low activity", 1: "Low balance", 7: "Gone"})
+    assert names[0] == "Low activity" and names[1] == "Low balance"
+    assert names[2] == "Low activity (segment 2)"
+    assert len(set(names.values())) == 3
