@@ -81,3 +81,24 @@ def ranking_report(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
         "pr_auc": float(average_precision_score(y_true, y_score)) if both_classes else float("nan"),
         "top_decile_lift": top_decile_lift(y_true, y_score),
     }
+
+
+def curve_points(y_true: np.ndarray, y_score: np.ndarray, points: int = 101) -> dict:
+    """ROC, precision-recall and cumulative gains of a ranking, at ``points`` evenly spaced
+    shares of rows contacted from the highest score down (small enough to keep with the
+    model, for the performance report): share_contacted, tpr (= recall = share of churners
+    found), fpr and precision at each."""
+    y_true = np.asarray(y_true, dtype=float)
+    order = np.argsort(-np.asarray(y_score, dtype=float), kind="stable")
+    found = np.concatenate([[0.0], np.cumsum(y_true[order])])
+    cut = np.unique(np.round(np.linspace(0, len(y_true), points)).astype(int))
+    positives, negatives = found[-1], len(y_true) - found[-1]
+    tpr = found[cut] / positives if positives else np.zeros(len(cut))
+    fpr = (cut - found[cut]) / negatives if negatives else np.zeros(len(cut))
+    precision = np.divide(found[cut], cut, out=np.full(len(cut), np.nan), where=cut > 0)
+    return {
+        "share_contacted": (cut / max(len(y_true), 1)).round(6).tolist(),
+        "tpr": tpr.round(6).tolist(),
+        "fpr": fpr.round(6).tolist(),
+        "precision": [None if np.isnan(p) else round(float(p), 6) for p in precision],
+    }

@@ -33,7 +33,12 @@ import pandas as pd
 
 from ml.baselines import RECENCY_FEATURES, RFM_FEATURES, LogisticBaseline
 from ml.calibration import select_calibrator
-from ml.metrics import expected_calibration_error, ranking_report, reliability_table
+from ml.metrics import (
+    curve_points,
+    expected_calibration_error,
+    ranking_report,
+    reliability_table,
+)
 from ml.model import ChurnClassifier
 from ml.scoring_model import RFM_LOGISTIC_REGRESSION, XGBOOST, ScoringModel
 
@@ -94,6 +99,8 @@ class TrainingResult:
     is_promoted: bool
     decision: str
     rows: dict[str, int] = field(default_factory=dict)
+    # ROC, precision-recall and gains points on the validation window, per model
+    curves: dict[str, dict] = field(default_factory=dict)
 
 
 def candidate_params(max_candidates: int, random_state: int) -> list[dict]:
@@ -296,4 +303,5 @@ def train_churn_model(
             "validation": len(valid),
             "refit": len(labelled),
         },
+        curves={name: curve_points(y_valid, pair[1]) for name, pair in scores.items()},
     )

@@ -22,6 +22,7 @@ from serving.layout import (
     MANIFEST_FILE,
     POINTER_FILE,
     SCORING_DIR,
+    SCORING_EVIDENCE_FILE,
     SCORING_FACTS_FILE,
     SCORING_MODEL_FILE,
     TABLE_SCHEMA_SUFFIX,
@@ -89,6 +90,7 @@ def publish_scoring(spark, target: Path, schema: str, as_of_month: str) -> dict:
     from pyspark.sql import functions as F
 
     from ml.spark_jobs import load_current_model
+    from ml.store import ModelStore
 
     version, model = load_current_model(spark.table(f"{schema}.churn_model_registry"))
     scores = spark.table(f"{schema}.churn_scores")
@@ -132,6 +134,12 @@ def publish_scoring(spark, target: Path, schema: str, as_of_month: str) -> dict:
         ],
     }
     (folder / SCORING_FACTS_FILE).write_text(json.dumps(facts, indent=2))
+    # the scoring model's training record, for the reports (serving/reports.py)
+    registry = spark.table(f"{schema}.churn_model_registry")
+    source = registry.where(F.col("model_version") == version).select("artifact_uri").first()
+    if source is not None:
+        _, evidence = ModelStore.load_uri(source["artifact_uri"])
+        (folder / SCORING_EVIDENCE_FILE).write_text(json.dumps(evidence, indent=2, default=str))
     return {"model_version": version, "features": len(features)}
 
 

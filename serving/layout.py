@@ -34,6 +34,8 @@ OPTIONAL_TABLES = {"coverage", "validation", "features", "segmenter"}
 SCORING_DIR = "scoring"
 SCORING_MODEL_FILE = "model.json"
 SCORING_FACTS_FILE = "scoring.json"
+# the scoring model's training record (metrics, curves, reliability), for the reports
+SCORING_EVIDENCE_FILE = "evidence.json"
 KEEP_VERSIONS = 3
 
 

@@ -178,6 +178,7 @@ def model(dbt, session):
             "metrics": result.metrics,
             "validation_metrics_by_month": result.by_month,
             "reliability_table": result.reliability,
+            "validation_curves": result.curves,
             "search": result.search,
             "calibration": result.calibration,
             "decision": decision,
