@@ -7,7 +7,7 @@ CUSTOMERS ?= 2000
 MONTHS ?= 24
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser jdbc quickstart test lint docs api dashboard bench-quality clean
+.PHONY: help setup browser jdbc pdf-tools quickstart test lint docs api dashboard bench-quality clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,7 +34,13 @@ jdbc: ## install Debian's PostgreSQL JDBC driver for database sources (needs roo
 		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpostgresql-jdbc-java >/dev/null; }; }; } \
 		|| echo "PostgreSQL JDBC driver not installed: the database-source tests will be skipped"
 
-test: setup browser jdbc lint ## lint, then run the whole test suite (unit, integration, end-to-end)
+pdf-tools: ## install Debian's poppler-utils (pdftotext, pdftoppm) for the report tests (needs root)
+	@command -v pdftotext >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null 2>&1 || { apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }; }; } \
+		|| echo "poppler-utils not installed: the report tests will be skipped"
+
+test: setup browser jdbc pdf-tools lint ## lint, then run the whole test suite (unit, integration, end-to-end)
 	$(BIN)/python -m pytest
 
 # dbt parse and the sqlfluff dbt templater get their own state folder, never .propensity/

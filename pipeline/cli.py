@@ -400,6 +400,9 @@ def cmd_run(args: argparse.Namespace, paths: Paths) -> int:
             _check(run_dbt([*build, *(["--vars", dbt_vars] if dbt_vars else [])]))
         with step("publish scored marts for serving"):
             _check(cmd_publish(args, paths))
+        with step("write the PDF reports (model performance, segment summary)"):
+            args.version = None
+            _check(cmd_report(args, paths))
         report_coverage(_spark(), args.schema)
     except StepFailed as failed:
         log.error(
@@ -609,6 +612,19 @@ def cmd_dashboard(args: argparse.Namespace, paths: Paths) -> int:
     return subprocess.call(command)
 
 
+def cmd_report(args: argparse.Namespace, paths: Paths) -> int:
+    from serving.reports import ReportError, write_reports
+
+    try:
+        written = write_reports(paths.serving, args.version)
+    except ReportError as exc:
+        log.error("%s", exc)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
 def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ingestion step, shared by `propensity ingest` and `propensity run`."""
     parser.add_argument(
@@ -806,6 +822,16 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("action", choices=["new", "list", "revoke", "hash"], help="what to do")
     keys.add_argument("--name", default="", help="who holds the key (new, revoke)")
     keys.set_defaults(func=cmd_api_key)
+
+    report = sub.add_parser(
+        "report",
+        help="write the two PDF reports of a published version",
+        description="Write model_performance_churn.pdf and segment_summary_report.pdf into "
+        "<serving>/versions/<version>/reports/ from what that version published (no Spark). "
+        "`propensity run` writes them at its end.",
+    )
+    report.add_argument("--version", help="published version (default: the current one)")
+    report.set_defaults(func=cmd_report)
 
     dash = sub.add_parser(
         "dashboard",
