@@ -15,6 +15,7 @@ navigation = st.navigation(
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/bar_chart:", default=True),
         st.Page(PAGES / "segments.py", title="Segments", icon=":material/scatter_plot:"),
         st.Page(PAGES / "customer_lookup.py", title="Customer lookup", icon=":material/search:"),
+        st.Page(PAGES / "model.py", title="Model", icon=":material/verified:"),
     ]
 )
 navigation.run()

@@ -57,6 +57,27 @@ def snapshot_or_stop() -> Snapshot:
         return snapshot
 
 
+@st.cache_data(max_entries=2)
+def typical_values(serving: str, version: str) -> dict[str, float]:
+    """Each feature's median over the published segmenter sample (a bounded sample of the
+    scored customers, ``value__<feature>`` columns); empty when the version has none."""
+    import pyarrow.parquet as pq
+
+    from serving.layout import VERSIONS_DIR
+
+    folder = Path(serving) / VERSIONS_DIR / version / "segmenter"
+    if not folder.is_dir():
+        return {}
+    prefix = "value__"
+    names = [
+        n for n in pq.read_schema(next(folder.glob("*.parquet"))).names if n.startswith(prefix)
+    ]
+    if not names:
+        return {}
+    medians = pq.read_table(folder, columns=names).to_pandas().median()
+    return {name[len(prefix) :]: float(value) for name, value in medians.items()}
+
+
 def probability_histogram(customers: pd.DataFrame, bins: int = 20) -> pd.DataFrame:
     """Customer counts per churn-probability bin, for a bar chart."""
     edges = np.linspace(0, 1, bins + 1)

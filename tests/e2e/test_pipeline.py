@@ -306,7 +306,7 @@ def test_api_needs_a_key_and_bounds_what_it_repeats(api):
     assert too_long.status_code == 422 and len(too_long.content) < 1000
 
 
-@pytest.mark.parametrize("page", ["overview.py", "segments.py", "customer_lookup.py"])
+@pytest.mark.parametrize("page", ["overview.py", "segments.py", "customer_lookup.py", "model.py"])
 def test_dashboard_pages_render_the_published_scores(pipeline_run, page, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
@@ -349,6 +349,26 @@ def test_dashboard_overview_says_the_horizon_and_the_quality_in_plain_words(
     assert "Expected to leave in the next 3 months" in labels
     assert "Riskiest 10% vs average" in labels
     assert any("0.5 is a coin toss" in c.value for c in app.caption)
+
+
+def test_dashboard_model_page_compares_with_baselines_and_offers_the_reports(
+    pipeline_run, monkeypatch
+):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PROPENSITY_SERVING_DIR", str(pipeline_run.serving))
+    path = PROJECT_DIR / "serving" / "dashboard" / "views" / "model.py"
+    app = AppTest.from_file(str(path), default_timeout=60).run()
+    assert not app.exception, app.exception
+    assert any("against two simple rules" in c.value for c in app.caption)
+    assert any("Are the probabilities honest?" in h.value for h in app.subheader)
+    # the PDFs and the segment definitions, as downloads
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels == [
+        "Model performance (PDF)",
+        "Segment summary (PDF)",
+        "Segment definitions (Markdown)",
+    ]
 
 
 def test_dashboard_segments_page_says_where_to_start_without_jargon(pipeline_run, monkeypatch):
@@ -394,5 +414,9 @@ def test_dashboard_lookup_shows_a_customer(spark, pipeline_run, monkeypatch):
     app.text_input[0].input(customer).run()
     assert not app.exception
     assert [m.label for m in app.metric] == ["Churn probability", "Risk band", "Percentile"]
+    # each driver: the customer's value next to the typical one, and which way it pushes
+    drivers = app.dataframe[0].value
+    assert drivers["typical_value"].notna().all(), drivers
+    assert set(drivers["direction"]) <= {"raises the risk", "lowers the risk"}
     app.text_input[0].input("C9999999").run()
     assert "No score for 'C9999999'" in app.error[0].value

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from serving.dashboard.data import snapshot_or_stop
+from serving.dashboard.data import serving_dir, snapshot_or_stop, typical_values
 
 snapshot = snapshot_or_stop()
 customers = snapshot.customers
@@ -76,11 +76,14 @@ st.write(f"**Segment:** {row['segment_name']} · **Region:** {row['region']}")
 st.subheader("Top drivers")
 published = row["top_drivers"]
 published = [] if not isinstance(published, (list, tuple, np.ndarray)) else list(published)
+typical = typical_values(str(serving_dir()), snapshot.version)
 drivers = pd.DataFrame(
     [
         {
             "driver": driver["feature_description"],
             "customer_value": driver["feature_value"],
+            "typical_value": typical.get(driver["feature_name"]),
+            "direction": "raises the risk" if driver["shap_value"] > 0 else "lowers the risk",
             "value": driver["shap_value"],
         }
         for driver in sorted(published, key=lambda driver: driver["driver_rank"])
@@ -91,9 +94,13 @@ st.dataframe(
     hide_index=True,
     use_container_width=True,
     column_config={
-        "driver": "What raises this customer's risk",
-        "customer_value": st.column_config.NumberColumn("This customer's value", format="%.2f"),
-        "value": st.column_config.NumberColumn("SHAP value (log-odds)", format="%.3f"),
+        "driver": "What moves this customer's risk most",
+        "customer_value": st.column_config.NumberColumn("This customer", format="%.2f"),
+        "typical_value": st.column_config.NumberColumn("Typical customer", format="%.2f"),
+        "direction": "Effect",
+        "value": st.column_config.NumberColumn("Strength (log-odds)", format="%.3f"),
     },
 )
+if typical:
+    st.caption("Typical: the median over a sample of all scored customers.")
 st.caption(f"Model {row['model_version']} · as of {row['as_of_month']}")
