@@ -132,10 +132,29 @@ class ShapSegmenter:
         fresh = clustered.loc[clustered["is_new_segment"].astype(bool), "segment_id"]
         return segmenter, stable_id, set(fresh.astype(int))
 
-    def assign(self, shap_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(segment ids, n x 2 embedding positions) for any rows of SHAP vectors."""
+    def assign(
+        self,
+        shap_matrix: np.ndarray,
+        previous: np.ndarray | None = None,
+        keep_share: float = 0.4,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(fit labels, n x 2 embedding positions) for any rows of SHAP vectors.
+
+        ``previous``: each row's label in the last build (-1 when it had none). A row keeps it
+        while at least ``keep_share`` of its nearest fit neighbours still hold it, so a
+        customer moves only when their reasons to leave clearly changed, not because a
+        neighbour vote tipped."""
         Z = np.asarray(shap_matrix, dtype=float)
-        return self.classifier_.predict(Z).astype(int), self.locator_.predict(Z)
+        votes = self.classifier_.predict_proba(Z)
+        classes = self.classifier_.classes_.astype(int)
+        labels = classes[np.argmax(votes, axis=1)]
+        if previous is not None:
+            previous = np.asarray(previous, dtype=int)
+            column = {int(label): i for i, label in enumerate(classes)}
+            for row in np.flatnonzero(np.isin(previous, classes)):
+                if votes[row, column[int(previous[row])]] >= keep_share:
+                    labels[row] = previous[row]
+        return labels, self.locator_.predict(Z)
 
 
 def match_segments(

@@ -13,12 +13,22 @@ Two populations get a segment:
 
 The segmenter (UMAP + HDBSCAN fitted on a bounded sample, with ids matched to the previous
 build's) is rebuilt from the table churn_segmenter, which holds at most ``max_fit_rows``
-rows, and shipped once to a mapInPandas that assigns everyone by nearest neighbours.
+rows, and shipped once to a mapInPandas that assigns everyone by nearest neighbours. A
+scored customer keeps last build's segment while at least ``keep_share`` (0.4) of their
+nearest fit neighbours still hold it: they move when their reasons to leave clearly changed,
+not when a neighbour vote tips (the API's POST /score, with no history, takes the vote).
 """
 
 
 def model(dbt, session):
-    dbt.config(materialized="table", max_backtest_rows=200_000, random_state=42)
+    dbt.config(
+        materialized="table",
+        max_backtest_rows=200_000,
+        random_state=42,
+        # a scored customer keeps last build's segment while this share of their nearest
+        # fit neighbours still hold it
+        keep_share=0.4,
+    )
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
@@ -75,14 +85,33 @@ def model(dbt, session):
             LABEL_COLUMN,
         )
     )
+    # sticky: a scored customer keeps last build's segment while at least keep_share of
+    # their nearest fit neighbours still hold it (the live table stays readable while this
+    # one is built under a staging name: macros/materializations/table_swap.sql)
+    if session.catalog.tableExists(str(dbt.this)):
+        previous = (
+            session.table(str(dbt.this))
+            .where(F.col("population") == "scored")
+            .select("customer_id", "population", F.col("segment_id").alias("previous_segment"))
+        )
+    else:
+        previous = session.createDataFrame(
+            [], "customer_id string, population string, previous_segment int"
+        )
+    both = both.join(previous, ["customer_id", "population"], "left")
+    keep_share = float(dbt.config.get("keep_share"))
     fitted = ship(session, (segmenter, stable_id, new_ids))
 
     def assign(batches):
         model, ids, fresh = fitted.value
+        label_of = {segment: label for label, segment in ids.items()}
         for batch in batches:
             if batch.empty:
                 continue
-            label, position = model.assign(batch[names].to_numpy())
+            previous = [
+                label_of.get(int(x), -1) if pd.notna(x) else -1 for x in batch["previous_segment"]
+            ]
+            label, position = model.assign(batch[names].to_numpy(), previous, keep_share)
             segment = np.array([ids[int(x)] for x in label], dtype=np.int32)
             yield pd.DataFrame(
                 {

@@ -78,3 +78,17 @@ def test_retail_segments_have_unique_names_rules_and_counted_churn(retail_run):
     shown = profiles[profiles["observed_churn_rate"].notna()]
     assert (shown["backtest_churner_count"] >= 10).all()
     assert profiles["observed_churn_basis"].str.contains("churners|no backtest").all()
+
+
+def test_retail_run_writes_both_reports(retail_run):
+    from serving.layout import POINTER_FILE, VERSIONS_DIR
+    from serving.reports import MODEL_REPORT, REPORTS_DIR, SEGMENT_PROFILES, SEGMENT_REPORT
+
+    home, output = retail_run
+    serving = home / "serving"
+    folder = serving / VERSIONS_DIR / (serving / POINTER_FILE).read_text().strip() / REPORTS_DIR
+    for name in (MODEL_REPORT, SEGMENT_REPORT):
+        assert (folder / name).read_bytes()[:5] == b"%PDF-", name
+    profiles = (folder / SEGMENT_PROFILES).read_text()
+    assert profiles.count("\n## ") >= 1 and "**Rule:**" in profiles
+    assert "report: " in output

@@ -120,3 +120,23 @@ def test_a_persisting_segment_keeps_its_name_and_names_stay_unique():
     assert names[0] == "Low activity" and names[1] == "Low balance"
     assert names[2] == "Low activity (segment 2)"
     assert len(set(names.values())) == 3
+
+
+def test_a_customer_keeps_last_builds_segment_while_enough_neighbours_hold_it():
+    X, truth = _blobs(40, 6)
+    seg = ShapSegmenter(random_state=0).fit(X)
+    labels, _ = seg.assign(X)
+    # halfway between the first two groups: the vote may tip either way
+    between = (X[truth == 0].mean(axis=0) + X[truth == 1].mean(axis=0)) / 2
+    rows = np.vstack([between + 0.01 * i for i in range(5)])
+    first, second = labels[truth == 0][0], labels[truth == 1][0]
+    votes = seg.classifier_.predict_proba(rows)
+    column = list(seg.classifier_.classes_).index(first)
+    held, _ = seg.assign(rows, previous=np.full(len(rows), first), keep_share=0.4)
+    assert ((held == first) == (votes[:, column] >= 0.4)).all()
+    # a customer deep inside another group moves whatever they had
+    deep, _ = seg.assign(X[truth == 1][:3], previous=np.full(3, first))
+    assert (deep == second).all()
+    # no history: the vote
+    plain, _ = seg.assign(rows, previous=np.full(len(rows), -1))
+    assert (plain == seg.classifier_.predict(rows)).all()
