@@ -17,7 +17,9 @@ Segments stay put across builds. Between refits they are carried forward
 position, with today's SHAP vectors from today's model, and newcomers to the sample join
 their nearest held neighbours' segment. UMAP + HDBSCAN are refitted (ml.segments.
 refit_reason) on the first build, when the model's features change, when the fit is
-``segment_refit_months`` old (12) or when asked (--vars '{refit_segments: true}'); the
+``segment_refit_months`` old (12), when the carried segments no longer follow the customers'
+values (surrogate tree fidelity below ``min_surrogate_fidelity``, 0.7) or when asked
+(--vars '{refit_segments: true}'); the
 refitted segments are then matched to the previous ones (ml.segments.match_segments,
 Hungarian on centroids in today's SHAP space; a previous segment's centroid is the mean of
 today's SHAP vectors of the customers it held). A segment that persists keeps its id and
@@ -99,6 +101,19 @@ def model(dbt, session):
     )
     held_shap = shap_frame(held) if not held.empty else None
 
+    # a surrogate tree's rule per segment, on the customers' own feature values
+    dictionary = dbt.ref("feature_dictionary").select("feature_name", "feature_label").collect()
+    words = {row["feature_name"]: row["feature_label"] for row in dictionary}
+
+    def explain(segment):
+        known = segment >= 0
+        return surrogate_rules(
+            sample.loc[known, features].astype(float),
+            segment[known],
+            words,
+            random_state=random_state,
+        )
+
     if reason is None:
         # carried forward: the previous fit's customers keep their segment and position
         row_of = pd.Series(np.arange(len(held)), index=held["customer_id"].to_numpy())
@@ -121,7 +136,16 @@ def model(dbt, session):
             dbt.config.get("segment_refit_months"),
         )
         previous_ids = {int(x) for x in previous["segment_id"].dropna()}
-    else:
+        rules, fidelity = explain(segment)
+        floor = float(dbt.config.get("min_surrogate_fidelity"))
+        if fidelity < floor:
+            # the SHAP space moved (a new model, new behaviour): carried segments that no
+            # rule on the customers' values can tell apart are not published
+            reason = (
+                f"the carried segments no longer follow the customers' values (surrogate "
+                f"tree fidelity {fidelity:.2f} < min_surrogate_fidelity {floor:.2f})"
+            )
+    if reason is not None:
         log.info("segments refitted (UMAP + HDBSCAN): %s", reason)
         segmenter = ShapSegmenter(
             min_cluster_share=float(dbt.config.get("min_cluster_share")),
@@ -147,14 +171,11 @@ def model(dbt, session):
         segment = np.array([stable_id[int(x)] if x >= 0 else -1 for x in labels])
         fitted_month = scored_month
         previous_ids = set(previous_centroids)
+        rules, fidelity = explain(segment)
     clustered = segment >= 0
 
-    # in words: a surrogate tree's rule per segment, on the customers' own feature values,
-    # and a unique name from the segment's strongest drivers and their direction
-    dictionary = dbt.ref("feature_dictionary").select("feature_name", "feature_label").collect()
-    words = {row["feature_name"]: row["feature_label"] for row in dictionary}
+    # in words: a unique name from the segment's strongest drivers and their direction
     values = sample.loc[clustered, features].astype(float)
-    rules, fidelity = surrogate_rules(values, segment[clustered], words, random_state=random_state)
     named = segment_names(values, shap[clustered], segment[clustered], words)
     if not previous.empty and "segment_name" in previous:
         # a segment that persists keeps its name
