@@ -602,6 +602,18 @@ def segment_summary(published: Published, path: Path) -> Path:
     if changes is None:
         doc.sentence("This is the first published build: there is nothing to compare with.")
     else:
+        reasons = fit["refit_reason"].dropna() if "refit_reason" in fit else pd.Series([])
+        if len(reasons):
+            doc.sentence(
+                f"The segments were drawn afresh in this build: {reasons.iloc[0]}. A segment "
+                "keeps its name and id only when it matches one of the last build's."
+            )
+        elif "fitted_month" in fit and fit["fitted_month"].notna().any():
+            doc.sentence(
+                "The segments were carried over from the last build (drawn in "
+                f"{_month(fit['fitted_month'].max())}): customers kept their segment unless "
+                "their reasons to leave clearly changed."
+            )
         doc.sentence(f"Compared with version {published.previous_version}:")
         doc.table(changes, widths=[50, 17, 17, 16])
     return doc.save(path)
