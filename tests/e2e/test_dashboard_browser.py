@@ -69,7 +69,7 @@ def rendered_dom(url: str) -> str:
     return result.stdout
 
 
-def test_overview_renders_scores_and_the_three_pages(spark, dashboard_url):
+def test_overview_renders_scores_and_the_four_pages(spark, dashboard_url):
     dom = ""
     for _ in range(3):  # the first load of a cold server can still show the skeleton
         dom = rendered_dom(dashboard_url)
@@ -78,7 +78,7 @@ def test_overview_renders_scores_and_the_three_pages(spark, dashboard_url):
     assert "Churn risk overview" in dom
     scored = spark.sql("select count(*) from analytics.churn_scores").first()[0]
     assert f"{scored:,}" in dom, "the customers-scored metric"
-    for page in ("Overview", "Segments", "Customer lookup"):
+    for page in ("Overview", "Segments", "Customer lookup", "Model"):
         assert f">{page}<" in dom, f"navigation entry {page}"
     assert ">app<" not in dom, "Streamlit auto-discovered a pages/ folder"
     assert "stAppDeployButton" not in dom, "no Deploy button for business users"
