@@ -78,6 +78,35 @@ def typical_values(serving: str, version: str) -> dict[str, float]:
     return {name[len(prefix) :]: float(value) for name, value in medians.items()}
 
 
+@st.cache_data(max_entries=4)
+def version_trend(serving: str, versions: tuple[str, ...]) -> pd.DataFrame:
+    """Per published version (oldest first): the month scored, customers scored, expected
+    leavers and high-risk customers, from each version's customers table."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from serving.layout import MANIFEST_FILE, VERSIONS_DIR
+
+    rows = []
+    for version in versions:
+        root = Path(serving) / VERSIONS_DIR / version
+        manifest = json.loads((root / MANIFEST_FILE).read_text())
+        scores = pq.read_table(
+            root / "customers", columns=["churn_probability", "risk_band"]
+        ).to_pandas()
+        rows.append(
+            {
+                "published": str(manifest.get("published_at", version))[:16].replace("T", " "),
+                "scored month": str(manifest.get("as_of_month", ""))[:7],
+                "customers scored": len(scores),
+                "expected to leave": float(scores["churn_probability"].sum()),
+                "high risk": int((scores["risk_band"] == "high").sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def probability_histogram(customers: pd.DataFrame, bins: int = 20) -> pd.DataFrame:
     """Customer counts per churn-probability bin, for a bar chart."""
     edges = np.linspace(0, 1, bins + 1)

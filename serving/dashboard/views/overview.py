@@ -3,7 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from serving.dashboard.data import probability_histogram, snapshot_or_stop
+from serving.dashboard.data import (
+    probability_histogram,
+    serving_dir,
+    snapshot_or_stop,
+    version_trend,
+)
+from serving.store import complete_versions
 
 snapshot = snapshot_or_stop()
 customers = snapshot.customers
@@ -47,6 +53,17 @@ if fact("roc_auc"):
         f"How well the model tells leavers from stayers on months it never saw: "
         f"{float(fact('roc_auc')):.2f} on a scale where 0.5 is a coin toss and 1.0 is "
         f"perfect (ROC AUC){versus}."
+    )
+
+versions = tuple(complete_versions(serving_dir()))
+if len(versions) >= 2:
+    st.subheader("From one publication to the next")
+    trend = version_trend(str(serving_dir()), versions)
+    st.line_chart(trend, x="published", y=["expected to leave", "high risk"])
+    st.caption(
+        f"Expected leavers {within} and high-risk customers in each of the last "
+        f"{len(versions)} published scorings (scored months: "
+        f"{', '.join(trend['scored month'].unique())})."
     )
 
 st.subheader("Score distribution")
