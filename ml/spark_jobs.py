@@ -229,6 +229,13 @@ def version_id(fingerprint_: str, params: dict, features: list[str], end_month: 
 def load_current_model(registry) -> tuple[str, ScoringModel]:
     """The model that scores today: the latest registry row names it (its own XGBoost when
     promoted, else the previous champion, else its RFM logistic regression)."""
+    version, model, _ = load_current_model_with_record(registry)
+    return version, model
+
+
+def load_current_model_with_record(registry) -> tuple[str, ScoringModel, dict]:
+    """``load_current_model``, with the training record (metrics, curves, reliability) the
+    model store keeps next to the artifact."""
     from ml.store import ModelStore
 
     latest = registry.orderBy(registry["trained_at"].desc(), registry["model_version"]).first()
@@ -241,5 +248,5 @@ def load_current_model(registry) -> tuple[str, ScoringModel]:
             f"churn_model_registry names {version} as the scoring model but has no row for it; "
             "rebuild with `propensity dbt build --full-refresh --select churn_model_registry+`"
         )
-    payload, _ = ModelStore.load_uri(source["artifact_uri"])
-    return version, artifact_from_bytes(payload)[algorithm]
+    payload, record = ModelStore.load_uri(source["artifact_uri"])
+    return version, artifact_from_bytes(payload)[algorithm], record

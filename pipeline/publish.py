@@ -89,10 +89,11 @@ def publish_scoring(spark, target: Path, schema: str, as_of_month: str) -> dict:
     accepts). Returns the manifest's ``scoring`` entry."""
     from pyspark.sql import functions as F
 
-    from ml.spark_jobs import load_current_model
-    from ml.store import ModelStore
+    from ml.spark_jobs import load_current_model_with_record
 
-    version, model = load_current_model(spark.table(f"{schema}.churn_model_registry"))
+    version, model, record = load_current_model_with_record(
+        spark.table(f"{schema}.churn_model_registry")
+    )
     scores = spark.table(f"{schema}.churn_scores")
     cuts = {
         row["risk_band"]: row["from_margin"]
@@ -135,11 +136,7 @@ def publish_scoring(spark, target: Path, schema: str, as_of_month: str) -> dict:
     }
     (folder / SCORING_FACTS_FILE).write_text(json.dumps(facts, indent=2))
     # the scoring model's training record, for the reports (serving/reports.py)
-    registry = spark.table(f"{schema}.churn_model_registry")
-    source = registry.where(F.col("model_version") == version).select("artifact_uri").first()
-    if source is not None:
-        _, evidence = ModelStore.load_uri(source["artifact_uri"])
-        (folder / SCORING_EVIDENCE_FILE).write_text(json.dumps(evidence, indent=2, default=str))
+    (folder / SCORING_EVIDENCE_FILE).write_text(json.dumps(record, indent=2, default=str))
     return {"model_version": version, "features": len(features)}
 
 

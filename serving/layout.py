@@ -138,10 +138,6 @@ class Paths:
             serving=pick("PROPENSITY_SERVING_DIR", root / "serving"),
         )
 
-    def table_folder(self, name: str, schema: str = "analytics") -> Path:
-        """The folder of one of this warehouse's tables (see `table_folder`)."""
-        return table_folder(self.warehouse, name, schema)
-
     def export(self) -> None:
         """Pin these paths in the environment so dbt, python models and serving agree."""
         os.environ["PROPENSITY_HOME"] = str(self.home)

@@ -41,7 +41,8 @@ REPORTS_DIR = "reports"
 MODEL_REPORT = "model_performance_churn.pdf"
 SEGMENT_REPORT = "segment_summary_report.pdf"
 SEGMENT_PROFILES = "segment_profiles.md"
-VALUE_PREFIX = "value__"  # ml.segments.VALUE_PREFIX, without importing the ML stack
+# ml.segments.VALUE_PREFIX, without importing the ML stack (the dashboard reads it from here)
+VALUE_PREFIX = "value__"
 COLOURS = {"model": "#1f4e79", "rfm": "#d98c1f", "recency": "#7f7f7f"}
 NAMES = {
     "model": "Churn model (XGBoost)",

@@ -96,11 +96,10 @@
 
 
 {% macro same_columns(relation, other) -%}
-    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-    {%- set types = adapter.get_columns_in_relation(relation) | map(attribute='dtype') | list -%}
-    {%- set other_columns = adapter.get_columns_in_relation(other) | map(attribute='name') | list -%}
-    {%- set other_types = adapter.get_columns_in_relation(other) | map(attribute='dtype') | list -%}
-    {{ return(columns == other_columns and types == other_types) }}
+    {%- set mine = adapter.get_columns_in_relation(relation) -%}
+    {%- set theirs = adapter.get_columns_in_relation(other) -%}
+    {{ return(mine | map(attribute='name') | list == theirs | map(attribute='name') | list
+        and mine | map(attribute='dtype') | list == theirs | map(attribute='dtype') | list) }}
 {%- endmacro %}
 
 

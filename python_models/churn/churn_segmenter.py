@@ -19,11 +19,11 @@ their nearest held neighbours' segment. UMAP + HDBSCAN are refitted (ml.segments
 refit_reason) on the first build, when the model's features change, when the fit is
 ``segment_refit_months`` old (12), when the carried segments no longer follow the customers'
 values (surrogate tree fidelity below ``min_surrogate_fidelity``, 0.7) or when asked
-(--vars '{refit_segments: true}'); the
-refitted segments are then matched to the previous ones (ml.segments.match_segments,
-Hungarian on centroids in today's SHAP space; a previous segment's centroid is the mean of
-today's SHAP vectors of the customers it held). A segment that persists keeps its id and
-name; a new one gets a new id. ``fitted_month`` and ``refit_reason`` say which happened.
+(--vars '{refit_segments: true}'); the refitted segments are then matched to the previous
+ones (ml.segments.match_segments, Hungarian on centroids in today's SHAP space; a previous
+segment's centroid is the mean of today's SHAP vectors of the customers it held). A segment
+that persists keeps its id and name; a new one gets a new id. ``fitted_month`` and
+``refit_reason`` say which happened.
 """
 
 

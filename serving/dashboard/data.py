@@ -64,11 +64,11 @@ def typical_values(serving: str, version: str) -> dict[str, float]:
     import pyarrow.parquet as pq
 
     from serving.layout import VERSIONS_DIR
+    from serving.reports import VALUE_PREFIX as prefix
 
     folder = Path(serving) / VERSIONS_DIR / version / "segmenter"
     if not folder.is_dir():
         return {}
-    prefix = "value__"
     names = [
         n for n in pq.read_schema(next(folder.glob("*.parquet"))).names if n.startswith(prefix)
     ]
