@@ -305,3 +305,22 @@ def train_churn_model(
         },
         curves={name: curve_points(y_valid, pair[1]) for name, pair in scores.items()},
     )
+
+
+def artifact_metadata(result: TrainingResult, features: list[str], **identity) -> dict:
+    """What a model artifact records next to the models: ``identity`` (version, churn
+    definition, horizon, fingerprints, decision, when) and the evidence of ``result``."""
+    return {
+        **identity,
+        "features": features,
+        "params": result.params,
+        "trees": result.best_iteration + 1,
+        "rows": result.rows,
+        "metrics": result.metrics,
+        "validation_metrics_by_month": result.by_month,
+        "reliability_table": result.reliability,
+        "validation_curves": result.curves,
+        "search": result.search,
+        "calibration": result.calibration,
+        "is_promoted": result.is_promoted,
+    }

@@ -79,7 +79,12 @@ def model(dbt, session):
         version_id,
     )
     from ml.store import ModelStore
-    from ml.training import TrainingSettings, check_label_counts, train_churn_model
+    from ml.training import (
+        TrainingSettings,
+        artifact_metadata,
+        check_label_counts,
+        train_churn_model,
+    )
 
     training = dbt.ref("churn_training_set")
     definition = dbt.ref("churn_labels").select("churn_definition", "horizon_months").first()
@@ -166,26 +171,18 @@ def model(dbt, session):
     uri = store.save(
         version,
         artifact_to_bytes(result.models),
-        {
-            "model_version": version,
-            "churn_definition": churn_definition,
-            "horizon_months": horizon,
-            "features": features,
-            "params": result.params,
-            "trees": result.best_iteration + 1,
-            "rows": result.rows,
-            "settings": fit_settings,
-            "metrics": result.metrics,
-            "validation_metrics_by_month": result.by_month,
-            "reliability_table": result.reliability,
-            "validation_curves": result.curves,
-            "search": result.search,
-            "calibration": result.calibration,
-            "decision": decision,
-            "data_fingerprint": data_hash,
-            "training_sample_fraction": fraction,
-            "trained_at": trained_at.isoformat(),
-        },
+        artifact_metadata(
+            result,
+            features,
+            model_version=version,
+            churn_definition=churn_definition,
+            horizon_months=horizon,
+            settings=fit_settings,
+            decision=decision,
+            data_fingerprint=data_hash,
+            training_sample_fraction=fraction,
+            trained_at=trained_at.isoformat(),
+        ),
     )
     m, rfm, recency = result.metrics["model"], result.metrics["rfm"], result.metrics["recency"]
     row = {
