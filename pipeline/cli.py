@@ -103,7 +103,7 @@ def state_lock(paths: Paths, command: str):
 
 
 # commands that use Spark: routed through the warehouse server when it runs
-SPARK_COMMANDS = ("run", "ingest", "publish", "quarantine", "dbt", "sql")
+SPARK_COMMANDS = ("run", "ingest", "publish", "quarantine", "dbt", "sql", "sagemaker")
 
 
 # commands that open the warehouse and metastore; `dbt docs serve` only serves files
@@ -625,6 +625,94 @@ def cmd_report(args: argparse.Namespace, paths: Paths) -> int:
     return 0
 
 
+def cmd_sagemaker(args: argparse.Namespace, paths: Paths) -> int:
+    """Train, batch-score, deploy or inspect on Amazon SageMaker (the sagemaker extra)."""
+    try:
+        from ml.sagemaker import launcher
+    except ImportError:
+        log.error("the SageMaker launcher needs the sagemaker extra: pip install '.[sagemaker]'")
+        return 2
+    try:
+        config = launcher.SageMakerConfig.from_env()
+        if args.action == "train":
+            extra = ["--vars", "{training_backend: sagemaker}"]
+            _size_spark()
+            return run_dbt(["build", "--select", "churn_model_registry", *extra])
+        session = launcher.boto_session(config)
+        if args.action == "status":
+            kind, name = args.kind, args.name or config.endpoint_name
+            for key, value in launcher.status(session, config, kind, name).items():
+                print(f"{key}: {value}")
+            return 0
+        spark = _spark()
+        registry = spark.table(f"{args.schema}.churn_model_registry")
+        latest = registry.orderBy(registry["trained_at"].desc()).first()
+        if latest is None:
+            log.error("churn_model_registry is empty: run `propensity sagemaker train` first")
+            return 2
+        source = registry.where(registry["model_version"] == latest["scoring_model_version"])
+        record = source.first()
+        if record is None or not str(record["artifact_uri"]).startswith("s3://"):
+            log.error(
+                "the scoring model %s was trained locally; SageMaker serves a model.tar.gz in "
+                "S3: run `propensity sagemaker train` first",
+                latest["scoring_model_version"],
+            )
+            return 2
+        uri, version = record["artifact_uri"], record["model_version"]
+        if args.action == "deploy":
+            name = launcher.deploy(session, config, uri, version)
+            print(
+                f"endpoint {name} is being created or updated; `propensity sagemaker status "
+                f"--kind endpoint` tells when it is InService"
+            )
+            return 0
+        return _sagemaker_batch_score(spark, args.schema, launcher, session, config, uri, record)
+    except launcher.SageMakerError as exc:
+        log.error("%s", exc)
+        return 2
+
+
+def _sagemaker_batch_score(spark, schema, launcher, session, config, uri, record) -> int:
+    """Score churn_scores' customers with a batch transform; answers to churn_scores_sagemaker."""
+    import json as json_
+
+    import pandas as pd
+
+    features = json_.loads(record["feature_names"])
+    scored = spark.table(f"{schema}.churn_scores").select("customer_id", "as_of_month")
+    rows = (
+        scored.join(
+            spark.table(f"{schema}.customer_features_monthly"), ["customer_id", "as_of_month"]
+        )
+        .select("customer_id", *features)
+        .orderBy("customer_id")
+    )
+
+    def chunks():
+        batch = []
+        for row in rows.toLocalIterator():
+            batch.append(row.asDict())
+            if len(batch) == launcher.PART_ROWS:
+                yield pd.DataFrame(batch)
+                batch = []
+        if batch:
+            yield pd.DataFrame(batch)
+
+    answers = launcher.batch_score(
+        session, config, uri, chunks(), features, record["model_version"]
+    )
+    table = f"{schema}.churn_scores_sagemaker"
+    written = 0
+    for number, frame in enumerate(answers):
+        spark.createDataFrame(frame).write.mode("overwrite" if number == 0 else "append").format(
+            "parquet"
+        ).saveAsTable(table)
+        written += len(frame)
+    log.info("%s SageMaker scores written to %s", f"{written:,}", table)
+    return 0
+
+
 def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the ingestion step, shared by `propensity ingest` and `propensity run`."""
     parser.add_argument(
@@ -840,6 +928,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dash.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
     dash.set_defaults(func=cmd_dashboard)
+
+    sm = sub.add_parser(
+        "sagemaker",
+        help="train, batch-score or deploy the churn model on Amazon SageMaker",
+        description="Run the project's container on Amazon SageMaker (needs the sagemaker "
+        "extra and PROPENSITY_SAGEMAKER_IMAGE_URI, _ROLE_ARN, _BUCKET and _REGION). train: "
+        "build churn_model_registry with training_backend: sagemaker (uploads the training "
+        "set, runs a training job, registers its s3:// artifact). batch-score: a batch "
+        "transform over churn_scores' customers, answers to churn_scores_sagemaker. deploy: "
+        "create or update the real-time endpoint with the scoring model. status: what "
+        "SageMaker says of a job or endpoint.",
+    )
+    sm.add_argument("action", choices=["train", "batch-score", "deploy", "status"])
+    add_schema_argument(sm, "where the marts are")
+    sm.add_argument(
+        "--kind",
+        choices=["training", "transform", "endpoint"],
+        default="endpoint",
+        help="status: what to describe (default: %(default)s)",
+    )
+    sm.add_argument("--name", help="status: the job or endpoint name (default: the endpoint)")
+    sm.set_defaults(func=cmd_sagemaker)
     return parser
 
 

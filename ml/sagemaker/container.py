@@ -37,7 +37,7 @@ import math
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,7 @@ class ContainerPaths:
     config: Path
     output: Path
     output_data: Path
+    channels: dict[str, str] = field(default_factory=dict)  # SM_CHANNEL_<NAME> overrides
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> ContainerPaths:
@@ -89,13 +90,16 @@ class ContainerPaths:
             config=Path(env.get("SM_INPUT_CONFIG_DIR", base / "input" / "config")),
             output=output,
             output_data=Path(env.get("SM_OUTPUT_DATA_DIR", output / "data")),
+            channels={
+                k.removeprefix("SM_CHANNEL_").lower(): v
+                for k, v in env.items()
+                if k.startswith("SM_CHANNEL_")
+            },
         )
 
-    def channel(self, name: str, env: dict | None = None) -> Path:
+    def channel(self, name: str) -> Path:
         """The folder of one input channel."""
-        env = os.environ if env is None else env
-        default = self.base / "input" / "data" / name
-        return Path(env.get(f"SM_CHANNEL_{name.upper()}", default))
+        return Path(self.channels.get(name, self.base / "input" / "data" / name))
 
 
 def read_hyperparameters(path: Path):
@@ -299,17 +303,19 @@ class Predictor:
         # warm: the SHAP tables are built once, before the first request
         self.model.shap_values(pd.DataFrame(np.nan, index=[0], columns=self.features))
 
-    def rows_from_csv(self, text: str) -> list[list]:
+    def rows_from_csv(self, text: str) -> list[list[str]]:
         """CSV lines in feature order, or with a header naming the features."""
-        lines = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
-        if lines and [c.strip() for c in lines[0]] and lines[0][0].strip() in self.features:
+        lines: list[list[str]] = [
+            r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)
+        ]
+        if lines and lines[0][0].strip() in self.features:
             header = [c.strip() for c in lines[0]]
             unknown = [h for h in header if h not in self.features]
             missing = [f for f in self.features if f not in header]
             if unknown or missing:
-                field = (unknown or missing)[0]
+                name = (unknown or missing)[0]
                 why = "is not a model feature" if unknown else "is missing from the header"
-                raise RowError(0, field, f"{field} {why}")
+                raise RowError(0, name, f"{name} {why}")
             order = [header.index(f) for f in self.features]
             return [[r[i] if i < len(r) else "" for i in order] for r in lines[1:]]
         return lines

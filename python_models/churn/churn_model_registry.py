@@ -16,7 +16,6 @@ scoring, or, with none, this run's RFM regression scores. ``scoring_model_versio
 import json
 import logging
 from datetime import datetime, timezone
-from pathlib import Path
 
 log = logging.getLogger("churn_model_registry")
 
@@ -38,16 +37,16 @@ SCHEMA = (
 )
 
 
-def _comparison(result) -> str:
+def _comparison(metadata: dict) -> str:
     lines = [f"{'':<34}{'ROC AUC':>9}{'PR AUC':>9}{'log loss':>10}"]
     for name, label in (
         ("model", "XGBoost (calibrated)"),
         ("rfm", "RFM logistic regression"),
         ("recency", "recency rule"),
     ):
-        m = result.metrics[name]
+        m = metadata["metrics"][name]
         lines.append(f"{label:<34}{m['roc_auc']:>9.4f}{m['pr_auc']:>9.4f}{m['log_loss']:>10.4f}")
-    for month in result.by_month:
+    for month in metadata["validation_metrics_by_month"]:
         flag = "  (flagged: one class only)" if month["is_flagged"] else ""
         auc = month["model_roc_auc"]
         lines.append(
@@ -67,6 +66,14 @@ def model(dbt, session):
         max_candidates=6,
         search_budget_seconds=300,
     )
+    # a plain assignment: dbt finds the config keys a Python model reads by parsing its calls
+    backend = dbt.config.get("training_backend")
+    backend = str(backend or "local")
+    if backend not in ("local", "sagemaker"):
+        raise ValueError(
+            f"training_backend is {backend!r}: use local (the default) or sagemaker, e.g. "
+            "--vars '{training_backend: sagemaker}'"
+        )
     from pyspark.sql import functions as F
 
     from ml.scoring_model import RFM_LOGISTIC_REGRESSION, XGBOOST, artifact_to_bytes
@@ -127,6 +134,8 @@ def model(dbt, session):
             )
     end_month = str(span.get("validation", ("", ""))[1])
     fit_settings = {**settings.fingerprint(), "churn_definition": churn_definition}
+    if backend != "local":  # a model trained elsewhere is its own version
+        fit_settings["training_backend"] = backend
     version = version_id(data_hash, fit_settings, features, end_month)
 
     if dbt.is_incremental:
@@ -138,11 +147,31 @@ def model(dbt, session):
     frame, fraction = bounded_sample(
         training.select(*columns), int(dbt.config.get("max_training_rows")), settings.random_state
     )
-    result = train_churn_model(frame, features, settings)
+    trained_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    identity = {
+        "model_version": version,
+        "churn_definition": churn_definition,
+        "horizon_months": horizon,
+        "settings": fit_settings,
+        "data_fingerprint": data_hash,
+        "training_sample_fraction": fraction,
+        "trained_at": trained_at.isoformat(),
+    }
+    if backend == "sagemaker":
+        from ml.sagemaker.launcher import train_on_sagemaker
 
-    decision = result.decision
+        log.info("training %s on Amazon SageMaker (%d rows)", version, len(frame))
+        uri, metadata = train_on_sagemaker(frame, {**identity, "features": features}, settings)
+        payload = None
+    else:
+        result = train_churn_model(frame, features, settings)
+        metadata = artifact_metadata(result, features, **identity, decision=result.decision)
+        payload = artifact_to_bytes(result.models)
+
+    decision = metadata["decision"]
+    is_promoted = bool(metadata["is_promoted"])
     scoring = (version, XGBOOST)
-    if not result.is_promoted:
+    if not is_promoted:
         champion = None
         if dbt.is_incremental:
             champion = (
@@ -158,33 +187,20 @@ def model(dbt, session):
             scoring = (version, RFM_LOGISTIC_REGRESSION)
             decision += "; there is no earlier champion, so the RFM logistic regression scores"
     log.info(
-        "model %s (%s churn, %d-month horizon), out-of-time validation:\n%s\n%s",
+        "model %s (%s churn, %d-month horizon, trained %s), out-of-time validation:\n%s\n%s",
         version,
         churn_definition,
         horizon,
-        _comparison(result),
+        backend,
+        _comparison(metadata),
         decision,
     )
-
-    store = ModelStore(Path(dbt.config.meta_get("model_store")).resolve())
-    trained_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    uri = store.save(
-        version,
-        artifact_to_bytes(result.models),
-        artifact_metadata(
-            result,
-            features,
-            model_version=version,
-            churn_definition=churn_definition,
-            horizon_months=horizon,
-            settings=fit_settings,
-            decision=decision,
-            data_fingerprint=data_hash,
-            training_sample_fraction=fraction,
-            trained_at=trained_at.isoformat(),
-        ),
-    )
-    m, rfm, recency = result.metrics["model"], result.metrics["rfm"], result.metrics["recency"]
+    if payload is not None:
+        store = ModelStore(dbt.config.meta_get("model_store"))
+        uri = store.save(version, payload, {**metadata, "decision": decision})
+    metrics = metadata["metrics"]
+    m, rfm, recency, train_ = metrics["model"], metrics["rfm"], metrics["recency"], metrics["train"]
+    rows = metadata["rows"]
     row = {
         "model_version": version,
         "model_name": "churn",
@@ -192,38 +208,38 @@ def model(dbt, session):
         "artifact_uri": uri,
         "churn_definition": churn_definition,
         "feature_names": json.dumps(features),
-        "params": json.dumps({**result.params, "trees": result.best_iteration + 1}),
-        "calibration_method": result.calibration["method"],
+        "params": json.dumps({**metadata["params"], "trees": metadata["trees"]}),
+        "calibration_method": metadata["calibration"]["method"],
         "scoring_model_version": scoring[0],
         "scoring_algorithm": scoring[1],
         "promotion_decision": decision,
-        "validation_metrics_by_month": json.dumps(result.by_month),
-        "reliability_table": json.dumps(result.reliability),
-        "search_log": json.dumps(result.search),
+        "validation_metrics_by_month": json.dumps(metadata["validation_metrics_by_month"]),
+        "reliability_table": json.dumps(metadata["reliability_table"]),
+        "search_log": json.dumps(metadata["search"]),
         "data_fingerprint": data_hash,
         "horizon_months": horizon,
-        "training_rows": result.rows["train"],
-        "gap_rows": result.rows["gap"],
-        "validation_rows": result.rows["validation"],
-        "refit_rows": result.rows["refit"],
-        "training_positive_rate": result.metrics["train"]["positive_rate"],
+        "training_rows": rows["train"],
+        "gap_rows": rows["gap"],
+        "validation_rows": rows["validation"],
+        "refit_rows": rows["refit"],
+        "training_positive_rate": train_["positive_rate"],
         "validation_positive_rate": m["positive_rate"],
         "roc_auc": m["roc_auc"],
         "pr_auc": m["pr_auc"],
         "log_loss": m["log_loss"],
         "expected_calibration_error": m["ece"],
         "top_decile_lift": m["top_decile_lift"],
-        "train_roc_auc": result.metrics["train"]["roc_auc"],
+        "train_roc_auc": train_["roc_auc"],
         "recency_roc_auc": recency["roc_auc"],
         "recency_pr_auc": recency["pr_auc"],
         "recency_log_loss": recency["log_loss"],
         "rfm_roc_auc": rfm["roc_auc"],
         "rfm_pr_auc": rfm["pr_auc"],
         "rfm_log_loss": rfm["log_loss"],
-        "best_iteration": result.best_iteration,
-        "search_candidates": len(result.search),
+        "best_iteration": metadata["trees"] - 1,
+        "search_candidates": len(metadata["search"]),
         "training_sample_fraction": float(fraction),
-        "is_promoted": result.is_promoted,
+        "is_promoted": is_promoted,
         "train_start_month": span["train"][0],
         "train_end_month": span["train"][1],
         "validation_start_month": span["validation"][0],

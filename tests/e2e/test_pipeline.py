@@ -140,6 +140,63 @@ def test_rebuilding_segments_on_unchanged_data_moves_no_customer(spark, pipeline
     assert not any(p.is_new_segment for p in profiles), "every segment kept its id"
 
 
+def test_training_backend_sagemaker_runs_through_dbt_against_stubbed_clients(
+    spark, pipeline_run, monkeypatch
+):
+    """dbt var training_backend: sagemaker makes churn_model_registry upload the training
+    set and start a SageMaker training job (requests validated by botocore's Stubbers); a
+    failed job stops the build with SageMaker's FailureReason and registers nothing."""
+    pytest.importorskip("sagemaker.train")
+    from botocore.stub import ANY
+
+    from ml.sagemaker import launcher
+    from tests.aws_stubs import (
+        ACCOUNT,
+        ENV,
+        REGION,
+        StubbedSession,
+        described_job,
+        expect_training_upload,
+        expected_training_request,
+    )
+
+    session = StubbedSession()
+    expect_training_upload(session, data_name=ANY)
+    sagemaker = session.stub("sagemaker")
+    sagemaker.add_response(
+        "create_training_job",
+        {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x"},
+        expected_training_request(hyperparameters=ANY),
+    )
+    reason = "ClientError: no space left on device (raise VolumeSizeInGB)"
+    for _ in range(2):
+        sagemaker.add_response(
+            "describe_training_job",
+            described_job("job-e2e", "Failed", reason),
+            {"TrainingJobName": ANY},
+        )
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    monkeypatch.setattr(launcher, "boto_session", lambda config: session)
+    before = spark.table("analytics.churn_model_registry").count()
+    code = cli.main(
+        [
+            "dbt",
+            "build",
+            "--select",
+            "churn_model_registry",
+            "--vars",
+            "{training_backend: sagemaker}",
+        ]
+    )
+    assert code != 0
+    session.assert_all_requests_made()
+    assert spark.table("analytics.churn_model_registry").count() == before
+    log = (Path(os.environ["DBT_LOG_PATH"]) / "dbt.log").read_text()[-50_000:]
+    assert "training job" in log and "no space left on device" in log
+
+
 def test_rebuilding_unchanged_data_registers_no_new_model(spark, pipeline_run):
     version = _one(spark, "select model_version from analytics.churn_model_registry")
     assert cli.main(["dbt", "build", "--select", "churn_model_registry"]) == 0
