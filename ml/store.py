@@ -66,7 +66,7 @@ class ModelStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root_uri = str(root)
         self.local = _is_local(self.root_uri)
-        self.root = _root_path(root) if self.local else None
+        self.root = _root_path(root).resolve() if self.local else None
 
     def uri(self, version: str) -> str:
         """Where a version lives."""
