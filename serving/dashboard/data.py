@@ -107,6 +107,40 @@ def version_trend(serving: str, versions: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@st.cache_data(max_entries=64)
+def score_history(serving: str, versions: tuple[str, ...], customer_id: str) -> pd.DataFrame:
+    """One customer's score in each published version (oldest first): the month scored, the
+    churn probability, the risk band and the segment; versions that did not score them are
+    left out. Reads only that customer's rows (a filter pushed into the Parquet reader)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from serving.layout import MANIFEST_FILE, VERSIONS_DIR
+
+    rows = []
+    for version in versions:
+        root = Path(serving) / VERSIONS_DIR / version
+        found = pq.read_table(
+            root / "customers",
+            columns=["churn_probability", "risk_band", "segment_name"],
+            filters=[("customer_id", "==", customer_id)],
+        ).to_pylist()
+        if not found:
+            continue
+        manifest = json.loads((root / MANIFEST_FILE).read_text())
+        rows.append(
+            {
+                "scored month": str(manifest.get("as_of_month", ""))[:7],
+                "published": str(manifest.get("published_at", version))[:16].replace("T", " "),
+                "churn probability": float(found[0]["churn_probability"]),
+                "risk band": str(found[0]["risk_band"]).title(),
+                "segment": found[0]["segment_name"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def probability_histogram(customers: pd.DataFrame, bins: int = 20) -> pd.DataFrame:
     """Customer counts per churn-probability bin, for a bar chart."""
     edges = np.linspace(0, 1, bins + 1)

@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from serving.dashboard.data import serving_dir, snapshot_or_stop, typical_values
+from serving.dashboard.data import (
+    score_history,
+    serving_dir,
+    snapshot_or_stop,
+    typical_values,
+)
+from serving.store import complete_versions
 
 snapshot = snapshot_or_stop()
 customers = snapshot.customers
@@ -72,7 +78,8 @@ col1, col2, col3 = st.columns(3)
 col1.metric("Churn probability", f"{row['churn_probability']:.1%}")
 col2.metric("Risk band", str(row["risk_band"]).title())
 col3.metric("Percentile", f"{int(row['score_percentile'])}")
-st.write(f"**Segment:** {row['segment_name']} · **Region:** {row['region']}")
+region = row.get("region")
+st.write(f"**Segment:** {row['segment_name']}" + (f" · **Region:** {region}" if region else ""))
 st.subheader("Top drivers")
 published = row["top_drivers"]
 published = [] if not isinstance(published, (list, tuple, np.ndarray)) else list(published)
@@ -104,3 +111,17 @@ st.dataframe(
 if typical:
     st.caption("Typical: the median over a sample of all scored customers.")
 st.caption(f"Model {row['model_version']} · as of {row['as_of_month']}")
+
+history = score_history(str(serving_dir()), tuple(complete_versions(serving_dir())), customer_id)
+if len(history) >= 2:
+    st.subheader("Score history")
+    st.line_chart(history, x="published", y="churn probability", height=220)
+    st.dataframe(
+        history,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "churn probability": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    st.caption("One row per published version that scored this customer, oldest first.")
