@@ -139,6 +139,7 @@ def segment_names(
     labels = labels or {}
     y = np.asarray(segments, dtype=int)
     overall = features.median(numeric_only=True)
+    overall_mean = features.mean(numeric_only=True)
     candidates: dict[int, list[str]] = {}
     for segment in np.unique(y):
         members = y == segment
@@ -151,8 +152,7 @@ def segment_names(
             if values.isna().mean() > 0.5:
                 words.append(f"unknown {label}")
             else:
-                median = values.median()
-                words.append(f"{'high' if median > overall.get(name, median) else 'low'} {label}")
+                words.append(f"{_level(values, overall.get(name), overall_mean.get(name))} {label}")
         candidates[int(segment)] = words
     names: dict[int, str] = {}
     used: set[str] = set()
@@ -173,6 +173,18 @@ def segment_names(
         used.add(name)
         names[segment] = name
     return names
+
+
+def _level(values: pd.Series, overall_median, overall_mean) -> str:
+    """high, low or typical against everyone: by the median, and by the mean where the
+    medians tie (counts that are mostly zero share a median of 0)."""
+    for mine, theirs in ((values.median(), overall_median), (values.mean(), overall_mean)):
+        if theirs is None or pd.isna(mine) or pd.isna(theirs):
+            continue
+        scale = max(abs(float(theirs)), 1e-9)
+        if abs(float(mine) - float(theirs)) > 0.05 * scale:
+            return "high" if mine > theirs else "low"
+    return "typical"
 
 
 def keep_names(generated: dict[int, str], previous: dict[int, str]) -> dict[int, str]:

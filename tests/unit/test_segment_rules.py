@@ -80,3 +80,18 @@ def test_a_name_clash_takes_another_driver_then_the_id():
     frame = frame.assign(days_since_last_transaction=100.0)
     names = segment_names(frame, shap, same, LABELS, drivers=1)
     assert len(set(names.values())) == 2
+
+
+def test_a_mostly_zero_count_is_not_called_low_when_medians_tie():
+    """Complaints are 0 for most customers: a segment with more complaints shares the
+    median of 0 but not the mean, and one that is like everyone is 'typical', not 'low'."""
+    n = 300
+    frame = pd.DataFrame(
+        {"complaints": np.r_[np.zeros(200), np.r_[np.zeros(60), np.full(40, 3.0)]]}
+    )
+    shap = pd.DataFrame({"complaints": np.full(n, 0.2)})
+    segment = np.r_[np.zeros(100, int), np.ones(100, int), np.full(100, 2)]
+    names = segment_names(frame, shap, segment, {"complaints": "Complaints"}, drivers=1)
+    assert names[2] == "High complaints"
+    assert names[0].startswith("Low complaints") or names[0].startswith("Typical complaints")
+    assert not names[0].startswith("High")
