@@ -67,10 +67,12 @@ if bins:
             "Observed": [row["observed_rate"] for row in bins],
         }
     )
-    st.line_chart(calibration, x="Predicted", y="Observed")
+    # the diagonal drawn next to it: what honest probabilities would look like
+    calibration["Honest"] = calibration["Predicted"]
+    st.line_chart(calibration, x="Predicted", y=["Observed", "Honest"])
     st.caption(
-        "Customers grouped by predicted chance of leaving: when the line follows the "
-        "diagonal, a predicted 20% really is 20%."
+        "Customers grouped by predicted chance of leaving (out of time): when the Observed "
+        "line follows the Honest diagonal, a predicted 20% really is 20%."
     )
 
 st.subheader("Reports")

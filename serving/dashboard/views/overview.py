@@ -30,7 +30,9 @@ st.caption(
 high = int((customers["risk_band"] == "high").sum())
 horizon = int(fact("horizon_months")) if fact("horizon_months") else None
 within = f"in the next {horizon} months" if horizon else "within the model's horizon"
-col1, col2, col3, col4 = st.columns(4)
+# two rows of two: in four columns the horizon and the lift were cut off ("…") at 1400 px
+col1, col2 = st.columns(2)
+col3, col4 = st.columns(2)
 col1.metric("Customers scored", f"{len(customers):,}")
 col2.metric("High risk", f"{high:,}", help="The riskiest 10% of scored customers.")
 col3.metric(
