@@ -197,6 +197,22 @@ def test_training_backend_sagemaker_runs_through_dbt_against_stubbed_clients(
     assert "training job" in log and "no space left on device" in log
 
 
+def test_sagemaker_batch_score_and_deploy_refuse_a_locally_trained_model(
+    pipeline_run, monkeypatch, caplog
+):
+    """SageMaker serves a model.tar.gz in S3: with a locally trained scoring model, the
+    commands say to train on SageMaker first, before any AWS call."""
+    pytest.importorskip("sagemaker.train")
+    from tests.aws_stubs import ENV
+
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    for action in ("batch-score", "deploy"):
+        caplog.clear()
+        assert cli.main(["sagemaker", action]) == 2
+        assert "propensity sagemaker train" in caplog.text and "trained locally" in caplog.text
+
+
 def test_rebuilding_unchanged_data_registers_no_new_model(spark, pipeline_run):
     version = _one(spark, "select model_version from analytics.churn_model_registry")
     assert cli.main(["dbt", "build", "--select", "churn_model_registry"]) == 0
