@@ -85,6 +85,17 @@ class ScoringModel:
         return cls.from_dict(json.loads(payload))
 
 
+def strongest_drivers(shap_row: np.ndarray, top: int) -> list[tuple[int, str]]:
+    """(column, direction in words) of a row's ``top`` largest non-zero SHAP values, largest
+    first: what real-time scoring reports as a customer's drivers."""
+    order = np.argsort(-np.abs(shap_row), kind="stable")[:top]
+    return [
+        (int(j), "raises churn risk" if shap_row[j] > 0 else "lowers churn risk")
+        for j in order
+        if shap_row[j] != 0
+    ]
+
+
 def artifact_to_bytes(models: dict[str, ScoringModel]) -> bytes:
     """One artifact file holding every model of a training run, by algorithm."""
     return json.dumps({"models": {name: m.to_dict() for name, m in models.items()}}).encode()

@@ -159,6 +159,8 @@ class RealtimeScorer:
 
     def score(self, rows: list[dict], top: int = 5) -> list[dict]:
         """Score validated feature rows (dicts by feature name, None for unknown)."""
+        from ml.scoring_model import strongest_drivers
+
         frame = pd.DataFrame(
             [
                 [np.nan if row.get(f) is None else float(row[f]) for f in self.features]
@@ -177,7 +179,6 @@ class RealtimeScorer:
             segments = [self.segment_ids.get(int(label)) for label in labels]
         results = []
         for i in range(len(rows)):
-            strongest = np.argsort(-np.abs(values[i]), kind="stable")[:top]
             segment_id = segments[i]
             results.append(
                 {
@@ -194,12 +195,9 @@ class RealtimeScorer:
                             if np.isnan(frame.iat[i, j])
                             else float(frame.iat[i, j]),
                             "shap_value": float(values[i, j]),
-                            "direction": "raises churn risk"
-                            if values[i, j] > 0
-                            else "lowers churn risk",
+                            "direction": direction,
                         }
-                        for j in strongest
-                        if values[i, j] != 0
+                        for j, direction in strongest_drivers(values[i], top)
                     ],
                     "segment": None
                     if segment_id is None

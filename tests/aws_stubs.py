@@ -21,6 +21,7 @@ ENV = {
     "PROPENSITY_SAGEMAKER_REGION": REGION,
 }
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+DATA_NAME = "data-1"  # where the launcher tests upload a training set
 
 
 class StubbedSession(boto3.Session):
@@ -74,7 +75,7 @@ def described_job(name: str, status: str, reason: str | None = None) -> dict:
     return job
 
 
-def expect_training_upload(session: StubbedSession, data_name: str = "data-1") -> None:
+def expect_training_upload(session: StubbedSession, data_name=DATA_NAME) -> None:
     s3 = session.stub("s3")
     for part in ("train/part-00000.parquet", "train/schema.json", "validation/part-00000.parquet"):
         s3.add_response(
@@ -121,3 +122,27 @@ def expected_training_request(data_name=None, hyperparameters=None) -> dict:
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 10800},
     }
+
+
+def stub_training_job(
+    session: StubbedSession,
+    job: str,
+    status: str,
+    reason: str | None = None,
+    data_name=DATA_NAME,
+    hyperparameters=None,
+) -> None:
+    """What a training job asks of S3 and SageMaker: the channel uploads under ``data_name``
+    (ANY: a generated name), the exact CreateTrainingJob, then DescribeTrainingJob after the
+    create and by the wait, answering ``status`` (and ``reason``)."""
+    expect_training_upload(session, data_name)
+    sagemaker = session.stub("sagemaker")
+    sagemaker.add_response(
+        "create_training_job",
+        {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{job}"},
+        expected_training_request(None if data_name is ANY else data_name, hyperparameters),
+    )
+    for _ in range(2):
+        sagemaker.add_response(
+            "describe_training_job", described_job(job, status, reason), {"TrainingJobName": ANY}
+        )

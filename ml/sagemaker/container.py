@@ -370,13 +370,14 @@ class Predictor:
 
     def predict(self, rows: list[list]) -> list[dict]:
         """Calibrated probability, margin and the strongest SHAP drivers per row."""
+        from ml.scoring_model import strongest_drivers
+
         frame = self.matrix(rows)
         margin = self.model.predict_margin(frame)
         probability = self.model.calibrate(margin)
         shap, _ = self.model.shap_values(frame)
         out = []
         for i in range(len(frame)):
-            strongest = np.argsort(-np.abs(shap[i]), kind="stable")[:TOP_DRIVERS]
             out.append(
                 {
                     "churn_probability": float(probability[i]),
@@ -385,12 +386,9 @@ class Predictor:
                         {
                             "feature": self.features[j],
                             "shap_value": float(shap[i, j]),
-                            "direction": "raises churn risk"
-                            if shap[i, j] > 0
-                            else "lowers churn risk",
+                            "direction": direction,
                         }
-                        for j in strongest
-                        if shap[i, j] != 0
+                        for j, direction in strongest_drivers(shap[i], TOP_DRIVERS)
                     ],
                 }
             )

@@ -179,7 +179,7 @@ def _failure(kind: str, name: str, exc: Exception) -> SageMakerError:
     reason = getattr(exc, "reason", None) or str(exc)
     return SageMakerError(
         f"SageMaker {kind} {name} failed: {reason}. Its log is in CloudWatch under "
-        f"/aws/sagemaker/{kind.replace(' ', '').title()}s/{name}"
+        f"/aws/sagemaker/{kind.title().replace(' ', '')}s/{name}"
     )
 
 

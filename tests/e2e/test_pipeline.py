@@ -150,31 +150,11 @@ def test_training_backend_sagemaker_runs_through_dbt_against_stubbed_clients(
     from botocore.stub import ANY
 
     from ml.sagemaker import launcher
-    from tests.aws_stubs import (
-        ACCOUNT,
-        ENV,
-        REGION,
-        StubbedSession,
-        described_job,
-        expect_training_upload,
-        expected_training_request,
-    )
+    from tests.aws_stubs import ENV, StubbedSession, stub_training_job
 
     session = StubbedSession()
-    expect_training_upload(session, data_name=ANY)
-    sagemaker = session.stub("sagemaker")
-    sagemaker.add_response(
-        "create_training_job",
-        {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x"},
-        expected_training_request(hyperparameters=ANY),
-    )
     reason = "ClientError: no space left on device (raise VolumeSizeInGB)"
-    for _ in range(2):
-        sagemaker.add_response(
-            "describe_training_job",
-            described_job("job-e2e", "Failed", reason),
-            {"TrainingJobName": ANY},
-        )
+    stub_training_job(session, "job-e2e", "Failed", reason, data_name=ANY, hyperparameters=ANY)
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")

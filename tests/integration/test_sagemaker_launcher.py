@@ -25,8 +25,7 @@ from tests.aws_stubs import (  # noqa: E402
     ROLE,
     StubbedSession,
     described_job,
-    expect_training_upload,
-    expected_training_request,
+    stub_training_job,
 )
 from tests.unit.test_training import FEATURES, churn_frame  # noqa: E402
 
@@ -59,17 +58,7 @@ def test_settings_name_what_is_missing_or_malformed():
 
 def test_train_uploads_the_channels_and_creates_the_exact_training_job(config):
     session = StubbedSession()
-    expect_training_upload(session)
-    sagemaker = session.stub("sagemaker")
-    sagemaker.add_response(
-        "create_training_job",
-        {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x"},
-        expected_training_request(),
-    )
-    for status in ("Completed", "Completed"):
-        sagemaker.add_response(
-            "describe_training_job", described_job("job-1", status), {"TrainingJobName": ANY}
-        )
+    stub_training_job(session, "job-1", "Completed")
     frame, schema = _training_inputs()
     outcome = launcher.train(
         session, config, frame, schema, {"max_candidates": 2, "max_rounds": 200}, data_name="data-1"
@@ -81,20 +70,8 @@ def test_train_uploads_the_channels_and_creates_the_exact_training_job(config):
 
 def test_a_failed_training_job_surfaces_its_failure_reason(config):
     session = StubbedSession()
-    expect_training_upload(session)
-    sagemaker = session.stub("sagemaker")
-    sagemaker.add_response(
-        "create_training_job",
-        {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x"},
-        expected_training_request(),
-    )
     reason = "AlgorithmError: channel 'validation' holds no .parquet or .csv file"
-    for _ in range(2):  # after the create, then by the wait
-        sagemaker.add_response(
-            "describe_training_job",
-            described_job("job-2", "Failed", reason),
-            {"TrainingJobName": ANY},
-        )
+    stub_training_job(session, "job-2", "Failed", reason)
     frame, schema = _training_inputs()
     with pytest.raises(launcher.SageMakerError, match="channel 'validation' holds no"):
         launcher.train(
@@ -330,17 +307,7 @@ def test_the_registry_gets_the_container_s_artifact_and_metrics_back(config, mon
     tarball = _tarball({p.name: p.read_bytes() for p in (base / "model").iterdir()})
 
     session = StubbedSession()
-    expect_training_upload(session, data_name=ANY)
-    sagemaker = session.stub("sagemaker")
-    sagemaker.add_response(
-        "create_training_job",
-        {"TrainingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x"},
-        expected_training_request(hyperparameters=hyperparameters),
-    )
-    for _ in range(2):
-        sagemaker.add_response(
-            "describe_training_job", described_job("job-9", "Completed"), {"TrainingJobName": ANY}
-        )
+    stub_training_job(session, "job-9", "Completed", data_name=ANY, hyperparameters=hyperparameters)
     session.stub("s3").add_response(
         "get_object",
         {"Body": StreamingBody(io.BytesIO(tarball), len(tarball))},
