@@ -5,6 +5,7 @@
 -- also fail when they hold an event known after M or an indicator not yet published.
 -- Cost grows with customers x months^2, so at most `leakage_test_max_customers` customers
 -- (a deterministic hash sample) are recomputed.
+{%- set running_totals = windowed_feature_running_totals('customer_id, cut_month') %}
 {%- set features = windowed_features('customer_id, cut_month') %}
 {%- set max_customers = var('leakage_test_max_customers', 3000) %}
 {%- set in_sample -%}
@@ -65,6 +66,19 @@ cut_at_each_month as (
 
 ),
 
+cut_with_running_totals as (
+
+    select
+        cut_at_each_month.*,
+        {%- for name, expression in running_totals[:-1] %}
+        {{ expression }} as {{ name }},
+        {%- endfor %}
+        {{ running_totals[-1][1] }} as {{ running_totals[-1][0] }}
+
+    from cut_at_each_month
+
+),
+
 recomputed as (
 
     select
@@ -76,7 +90,7 @@ recomputed as (
         {%- endfor %}
         true as is_recomputed
 
-    from cut_at_each_month
+    from cut_with_running_totals
 
 ),
 

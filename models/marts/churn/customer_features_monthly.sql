@@ -2,6 +2,7 @@
 -- or before as_of_month (trailing and to-date windows, listed once in macro
 -- windowed_features), and economic indicators as published by then. No calendar terms: a
 -- month-of-year feature mostly learns when labels were collected, not who churns.
+{%- set running_totals = windowed_feature_running_totals('customer_id') %}
 with
 
 activity as (
@@ -13,6 +14,20 @@ activity as (
 economic_indicators as (
 
     select * from {{ ref('stg_raw__economic_indicators') }}
+
+),
+
+activity_with_running_totals as (
+
+    -- the running totals the trailing windows are differenced from (macro windowed_features)
+    select
+        activity.*,
+        {%- for name, expression in running_totals[:-1] %}
+        {{ expression }} as {{ name }},
+        {%- endfor %}
+        {{ running_totals[-1][1] }} as {{ running_totals[-1][0] }}
+
+    from activity
 
 ),
 
@@ -40,7 +55,7 @@ windowed as (
         months_between(as_of_month, {{ month_start('signup_date') }}) as tenure_months,
         floor(months_between({{ month_end('as_of_month') }}, birth_date) / 12) as age_years
 
-    from activity
+    from activity_with_running_totals
 
 ),
 
