@@ -157,6 +157,24 @@ class ShapSegmenter:
         return labels, self.locator_.predict(Z)
 
 
+def is_review_month(month, review_months: int) -> bool:
+    """Whether segment membership is reviewed for a scored month: the months whose number
+    (January 1) is a multiple of ``review_months`` (3: March, June, September, December);
+    every month when it is 1 or less."""
+    return review_months <= 1 or month.month % review_months == 0
+
+
+def hold_between_reviews(
+    labels: np.ndarray, previous: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, held) between reviews: a row keeps its previous label while that label still
+    exists (is in ``classes``; -1 is none); ``held`` marks the rows whose label the hold
+    changed, i.e. those the next review would move."""
+    labels, previous = np.asarray(labels, dtype=int), np.asarray(previous, dtype=int)
+    held = np.isin(previous, classes) & (previous != labels)
+    return np.where(held, previous, labels), held
+
+
 def match_segments(
     new_centroids: dict[int, np.ndarray], previous_centroids: dict[int, np.ndarray]
 ) -> dict[int, int]:
@@ -230,11 +248,13 @@ def refit_reason(
     *,
     asked: bool = False,
     refit_months: int = 12,
+    review: bool = True,
 ) -> str | None:
     """Why the segments must be refitted (UMAP + HDBSCAN) rather than carried forward, or
     None to carry them. ``previous``: the previous churn_segmenter rows (a pandas frame,
     empty on the first build); ``held``: today's rows of its customers still scored, with
-    ``previous_segment_id``."""
+    ``previous_segment_id``; ``review``: whether this is a review month, the only months a
+    fit's age refits it (segments are redefined only where membership is reviewed)."""
     if previous.empty:
         return "the first fit"
     if "fitted_month" not in previous or previous["fitted_month"].isna().any():
@@ -248,7 +268,7 @@ def refit_reason(
         return "asked for (refit_segments)"
     fitted = max(previous["fitted_month"])
     age = (scored_month.year - fitted.year) * 12 + scored_month.month - fitted.month
-    if age >= refit_months:
+    if review and age >= refit_months:
         return f"the fit is {age} months old (segment_refit_months: {refit_months})"
     if held.empty or not (held["previous_segment_id"] >= 0).any():
         return "no customer of the previous fit's segments is still scored"

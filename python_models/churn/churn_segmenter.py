@@ -19,9 +19,12 @@ their nearest held neighbours' segment. UMAP + HDBSCAN are refitted (ml.segments
 refit_reason) on the first build, when the model's features change, when the fit is
 ``segment_refit_months`` old (12), when the carried segments no longer follow the customers'
 values (surrogate tree fidelity below ``min_surrogate_fidelity``, 0.7) or when asked
-(--vars '{refit_segments: true}'); the refitted segments are then matched to the previous
-ones (ml.segments.match_segments, Hungarian on centroids in today's SHAP space; a previous
-segment's centroid is the mean of today's SHAP vectors of the customers it held). A segment
+(--vars '{refit_segments: true}'); the fit's age and fidelity refit only in a review month
+(``segment_review_months``, 3: March, June, September, December), so segments are redefined
+where churn_segments reviews membership and stay put in between. Refitted segments are
+matched to the previous ones (ml.segments.match_segments, Hungarian on centroids in
+today's SHAP space; a previous segment's centroid is the mean of today's SHAP vectors of the
+customers it held). A segment
 that persists keeps its id and name; a new one gets a new id. ``fitted_month`` and
 ``refit_reason`` say which happened.
 """
@@ -51,6 +54,7 @@ def model(dbt, session):
         VALUE_PREFIX,
         ShapSegmenter,
         carry_forward,
+        is_review_month,
         match_segments,
         refit_reason,
     )
@@ -77,6 +81,8 @@ def model(dbt, session):
 
     shap = shap_frame(sample)
     scored_month = max(sample["as_of_month"])
+    # segments are redefined (refitted for age or fidelity) only in a review month
+    review = is_review_month(scored_month, int(dbt.config.get("segment_review_months")))
 
     previous = pd.DataFrame()
     held = pd.DataFrame()
@@ -98,6 +104,7 @@ def model(dbt, session):
         scored_month,
         asked=str(dbt.config.get("refit_segments")).strip().lower() in {"true", "1", "yes"},
         refit_months=int(dbt.config.get("segment_refit_months")),
+        review=review,
     )
     held_shap = shap_frame(held) if not held.empty else None
 
@@ -138,7 +145,16 @@ def model(dbt, session):
         previous_ids = {int(x) for x in previous["segment_id"].dropna()}
         rules, fidelity = explain(segment)
         floor = float(dbt.config.get("min_surrogate_fidelity"))
-        if fidelity < floor:
+        if fidelity < floor and not review:
+            log.warning(
+                "the carried segments follow the customers' values less well (surrogate tree "
+                "fidelity %.2f < min_surrogate_fidelity %.2f): they are refitted at the next "
+                "review (segment_review_months: %s), not between reviews",
+                fidelity,
+                floor,
+                dbt.config.get("segment_review_months"),
+            )
+        elif fidelity < floor:
             # the SHAP space moved (a new model, new behaviour): carried segments that no
             # rule on the customers' values can tell apart are not published
             reason = (

@@ -17,6 +17,13 @@ rows, and shipped once to a mapInPandas that assigns everyone by nearest neighbo
 scored customer keeps last build's segment while at least ``keep_share`` (0.4) of their
 nearest fit neighbours still hold it: they move when their reasons to leave clearly changed,
 not when a neighbour vote tips (the API's POST /score, with no history, takes the vote).
+
+Membership is reviewed every ``segment_review_months`` (3: the scored months March, June,
+September and December). Between reviews a customer keeps last build's segment while it
+exists, so a campaign list drawn in one month still holds in the next; a new customer joins
+their nearest neighbours' segment. ``is_segment_held`` marks the customers held in a segment
+that the review would move them out of. With ``segment_review_months`` 1 every build is a
+review.
 """
 
 
@@ -29,11 +36,13 @@ def model(dbt, session):
         # fit neighbours still hold it
         keep_share=0.4,
     )
+    import logging
+
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
 
-    from ml.segments import ShapSegmenter
+    from ml.segments import ShapSegmenter, hold_between_reviews, is_review_month
     from ml.spark_jobs import LABEL_COLUMN, load_current_model, shap_wide, ship
 
     version, classifier = load_current_model(dbt.ref("churn_model_registry"))
@@ -100,6 +109,24 @@ def model(dbt, session):
         )
     both = both.join(previous, ["customer_id", "population"], "left")
     keep_share = float(dbt.config.get("keep_share"))
+    review_months = max(1, int(dbt.config.get("segment_review_months")))
+    scored_month = dbt.ref("churn_scores").agg(F.max("as_of_month")).first()[0]
+    is_review = scored_month is None or is_review_month(scored_month, review_months)
+    log = logging.getLogger("churn_segments")
+    if is_review:
+        log.info(
+            "segment membership reviewed for %s: a customer keeps last build's segment while "
+            "%.0f%% of their nearest neighbours hold it",
+            scored_month,
+            100 * keep_share,
+        )
+    else:
+        log.info(
+            "segment membership held for %s (reviewed every %d months): customers keep last "
+            "build's segment; is_segment_held marks those the next review would move",
+            scored_month,
+            review_months,
+        )
     fitted = ship(session, (segmenter, stable_id, new_ids))
 
     def assign(batches):
@@ -112,6 +139,9 @@ def model(dbt, session):
                 label_of.get(int(x), -1) if pd.notna(x) else -1 for x in batch["previous_segment"]
             ]
             label, position = model.assign(batch[names].to_numpy(), previous, keep_share)
+            held = np.zeros(len(label), dtype=bool)
+            if not is_review:  # between reviews: last build's segment, while it exists
+                label, held = hold_between_reviews(label, previous, model.classifier_.classes_)
             segment = np.array([ids[int(x)] for x in label], dtype=np.int32)
             yield pd.DataFrame(
                 {
@@ -120,6 +150,7 @@ def model(dbt, session):
                     "population": batch["population"],
                     "segment_id": segment,
                     "is_new_segment": np.isin(segment, list(fresh)),
+                    "is_segment_held": held,
                     "embedding_x": position[:, 0].astype(float),
                     "embedding_y": position[:, 1].astype(float),
                     LABEL_COLUMN: batch[LABEL_COLUMN],
@@ -129,7 +160,7 @@ def model(dbt, session):
 
     schema = (
         "customer_id string, model_version string, population string, segment_id int, "
-        "is_new_segment boolean, embedding_x double, embedding_y double, "
+        "is_new_segment boolean, is_segment_held boolean, embedding_x double, embedding_y double, "
         f"{LABEL_COLUMN} boolean, as_of_month date"
     )
     return both.mapInPandas(assign, schema)

@@ -436,6 +436,9 @@ def test_dashboard_segments_page_says_where_to_start_without_jargon(pipeline_run
     assert "in the next 3 months" in start[0]
     text = " ".join([*start, *(c.value for c in app.caption), *(h.value for h in app.subheader)])
     assert "SHAP" not in text and "embedding" not in text
+    # the back-tested churn rate reads as a percentage or in words, never as an empty value
+    shown = app.dataframe[0].value["observed_churn"]
+    assert shown.str.fullmatch(r"\d+%|too few to tell").all(), shown.tolist()
 
 
 def test_dashboard_lists_customers_for_a_campaign_with_filters(spark, pipeline_run, monkeypatch):

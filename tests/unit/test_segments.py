@@ -109,6 +109,8 @@ def test_segments_are_refitted_only_for_a_reason():
     assert "features changed" in refit_reason(previous, held, ["a", "c"], month)
     assert "asked" in refit_reason(previous, held, features, month, asked=True)
     assert "13 months old" in refit_reason(previous, held, features, dt.date(2027, 9, 1))
+    # between reviews an old fit is carried until the next review month
+    assert refit_reason(previous, held, features, dt.date(2027, 9, 1), review=False) is None
     assert "still scored" in refit_reason(previous, held.iloc[:0], features, month)
 
 
@@ -140,3 +142,24 @@ def test_a_customer_keeps_last_builds_segment_while_enough_neighbours_hold_it():
     # no history: the vote
     plain, _ = seg.assign(rows, previous=np.full(len(rows), -1))
     assert (plain == seg.classifier_.predict(rows)).all()
+
+
+def test_membership_is_reviewed_at_each_quarter_end_by_default():
+    from datetime import date
+
+    from ml.segments import is_review_month
+
+    reviewed = [m for m in range(1, 13) if is_review_month(date(2026, m, 1), 3)]
+    assert reviewed == [3, 6, 9, 12]
+    assert all(is_review_month(date(2026, m, 1), 1) for m in range(1, 13))
+    assert [m for m in range(1, 13) if is_review_month(date(2026, m, 1), 12)] == [12]
+
+
+def test_between_reviews_a_customer_keeps_a_segment_that_still_exists():
+    from ml.segments import hold_between_reviews
+
+    labels = np.array([0, 1, 2, 1, 0])
+    previous = np.array([0, 2, -1, 5, 1])  # same, moved, new customer, vanished, moved
+    held_labels, held = hold_between_reviews(labels, previous, classes=np.array([0, 1, 2]))
+    assert held_labels.tolist() == [0, 2, 2, 1, 1]
+    assert held.tolist() == [False, True, False, False, True]

@@ -32,12 +32,20 @@ if len(leavers) and leavers.sum() > 0:
         f"{within}, {expected:,.0f} ({expected / leavers.sum():.0%}) are in this segment."
         f"{reasons} The customer lookup page lists them for a campaign."
     )
+# a rate that could not be read is said in words ("too few churners"), never shown as "None"
+if "observed_churn_rate" in segments:
+    segments = segments.assign(
+        observed_churn=[
+            f"{rate:.0%}" if pd.notna(rate) else "too few to tell"
+            for rate in segments["observed_churn_rate"]
+        ]
+    )
 shown = [
     "segment_name",
     "customer_count",
     "customer_share",
     "expected_churn_rate",
-    "observed_churn_rate",
+    "observed_churn",
     "observed_churn_basis",  # published since the rate pools the validation window
     "high_risk_share",
     "top_drivers",
@@ -53,11 +61,11 @@ st.dataframe(
         "expected_churn_rate": st.column_config.NumberColumn(
             "Expected churn", format="percent", help="Mean churn probability of today's customers"
         ),
-        "observed_churn_rate": st.column_config.NumberColumn(
+        "observed_churn": st.column_config.TextColumn(
             "Churn rate (backtest)",
-            format="percent",
             help="Share who churned within the horizon, among the segment's customers of the "
-            "validation months (a back-test); empty when too few churned to read a rate",
+            'validation months (a back-test); "too few to tell" when too few churned to read a '
+            "rate (the next column says how many)",
         ),
         "observed_churn_basis": "Based on",
         "high_risk_share": st.column_config.NumberColumn("High risk", format="percent"),
