@@ -17,11 +17,12 @@ from pipeline.config import PROJECT_DIR
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
-WINDOW = "fn ~ '(' ~ series ~ ') over (' ~ w ~ ')'"
+# the trailing 3-month mean of the amount is made to add next month's amount
+WINDOW = "[prefix ~ 'mean', s ~ ' / nullif(' ~ n ~ ', 0)']"
 LOOK_AHEAD = (
-    "fn ~ '(' ~ series ~ ') over (' ~ (w | replace('and current row', 'and 1 following') "
-    "if series ~ '_rolling_' ~ months ~ 'm_' ~ stat == 'transaction_amount_rolling_3m_mean' "
-    "else w) ~ ')'"
+    "[prefix ~ 'mean', ('(' ~ s ~ ' + coalesce(lead(' ~ series ~ ', 1) over (partition by ' "
+    "~ partition_by ~ ' order by as_of_month), 0))' "
+    "if prefix == 'transaction_amount_rolling_3m_' else s) ~ ' / nullif(' ~ n ~ ', 0)']"
 )
 SCHEMA = "leak_probe"
 
