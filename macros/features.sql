@@ -31,12 +31,30 @@
     }} order by as_of_month), 0))
 {%- endmacro %}
 
+{#- A trailing count of a series' known values, and a trailing sum of it (nulls as 0). -#}
+{% macro _trailing_count(totals, partition_by, series, months) -%}
+    {{ return(_trailing_total(
+        totals, partition_by, 'rt_' ~ series ~ '_count', 'count(' ~ series ~ ')', months)) }}
+{%- endmacro %}
+
+{% macro _trailing_sum(totals, partition_by, series, months) -%}
+    {{ return(_trailing_total(
+        totals, partition_by, 'rt_' ~ series ~ '_sum', 'sum(coalesce(' ~ series ~ ', 0))',
+        months)) }}
+{%- endmacro %}
+
+{#- The running totals as select columns, `expression as name`, comma-separated. -#}
+{% macro running_total_columns(running_totals) -%}
+    {%- for name, expression in running_totals %}
+    {{ expression }} as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro _windowed_feature_plan(partition_by) -%}
     {%- set features = [] -%}
     {%- set totals = {} -%}
     {%- set cumulative = cumulative_window(partition_by) -%}
     {%- set t = month_number('as_of_month') -%}
-    {#- running totals are named rt_<what>; each is added once, however often it is used -#}
     {%- for series in ['transaction_count', 'transaction_amount'] -%}
         {%- for lag in [1, 3, 6] -%}
             {%- do features.append([
@@ -46,9 +64,9 @@
             ]) -%}
         {%- endfor -%}
         {%- for months in [3, 6, 12] -%}
-            {%- set n = _trailing_total(totals, partition_by, 'rt_' ~ series ~ '_count', 'count(' ~ series ~ ')', months) -%}
-            {%- set s = _trailing_total(totals, partition_by, 'rt_' ~ series ~ '_sum', 'sum(coalesce(' ~ series ~ ', 0))', months) -%}
-            {%- set s2 = _trailing_total(totals, partition_by, 
+            {%- set n = _trailing_count(totals, partition_by, series, months) -%}
+            {%- set s = _trailing_sum(totals, partition_by, series, months) -%}
+            {%- set s2 = _trailing_total(totals, partition_by,
                 'rt_' ~ series ~ '_sum_of_squares',
                 'sum(coalesce(' ~ series ~ ' * ' ~ series ~ ', 0))', months) -%}
             {%- set w = trailing_window(months, partition_by) -%}
@@ -65,12 +83,14 @@
         {%- endfor -%}
         {#- least-squares slope of the series on the month number (trend per month) -#}
         {%- for months in [6, 12] -%}
-            {%- set n = _trailing_total(totals, partition_by, 'rt_' ~ series ~ '_count', 'count(' ~ series ~ ')', months) -%}
-            {%- set sy = _trailing_total(totals, partition_by, 'rt_' ~ series ~ '_sum', 'sum(coalesce(' ~ series ~ ', 0))', months) -%}
-            {%- set sxy = _trailing_total(totals, partition_by, 
-                'rt_month_times_' ~ series, 'sum(coalesce(' ~ t ~ ' * ' ~ series ~ ', 0))', months) -%}
-            {%- set sx = _trailing_total(totals, partition_by, 'rt_month', 'sum(' ~ t ~ ')', months) -%}
-            {%- set sxx = _trailing_total(totals, partition_by, 'rt_month_squared', 'sum(' ~ t ~ ' * ' ~ t ~ ')', months) -%}
+            {%- set n = _trailing_count(totals, partition_by, series, months) -%}
+            {%- set sy = _trailing_sum(totals, partition_by, series, months) -%}
+            {%- set sxy = _trailing_total(totals, partition_by, 'rt_month_times_' ~ series,
+                'sum(coalesce(' ~ t ~ ' * ' ~ series ~ ', 0))', months) -%}
+            {%- set sx = _trailing_total(
+                totals, partition_by, 'rt_month', 'sum(' ~ t ~ ')', months) -%}
+            {%- set sxx = _trailing_total(totals, partition_by,
+                'rt_month_squared', 'sum(' ~ t ~ ' * ' ~ t ~ ')', months) -%}
             {%- do features.append([
                 series ~ '_trend_' ~ months ~ 'm',
                 '(' ~ n ~ ' * ' ~ sxy ~ ' - ' ~ sx ~ ' * ' ~ sy ~ ') / nullif(' ~ n ~ ' * ' ~ sxx
@@ -82,11 +102,11 @@
         observed: phase-free, so a strongly seasonal customer has a large k=1 amplitude -#}
     {%- for k in [1, 2] -%}
         {%- set angle = '2 * pi() * ' ~ k ~ ' * ' ~ t ~ ' / 12' -%}
-        {%- set n = _trailing_total(totals, partition_by, 'rt_transaction_count_count', 'count(transaction_count)', 12) -%}
-        {%- set c = _trailing_total(totals, partition_by, 
+        {%- set n = _trailing_count(totals, partition_by, 'transaction_count', 12) -%}
+        {%- set c = _trailing_total(totals, partition_by,
             'rt_transaction_count_cos_' ~ k,
             'sum(coalesce(transaction_count * cos(' ~ angle ~ '), 0))', 12) -%}
-        {%- set sn = _trailing_total(totals, partition_by, 
+        {%- set sn = _trailing_total(totals, partition_by,
             'rt_transaction_count_sin_' ~ k,
             'sum(coalesce(transaction_count * sin(' ~ angle ~ '), 0))', 12) -%}
         {%- do features.append([
@@ -101,8 +121,8 @@
         ['satisfaction_score_rolling_6m_mean', 'satisfaction_score_mean', 'mean', 6],
         ['offer_accepted_count_rolling_3m_sum', 'offer_accepted_count', 'sum', 3],
     ] -%}
-        {%- set n = _trailing_total(totals, partition_by, 'rt_' ~ series ~ '_count', 'count(' ~ series ~ ')', months) -%}
-        {%- set s = _trailing_total(totals, partition_by, 'rt_' ~ series ~ '_sum', 'sum(coalesce(' ~ series ~ ', 0))', months) -%}
+        {%- set n = _trailing_count(totals, partition_by, series, months) -%}
+        {%- set s = _trailing_sum(totals, partition_by, series, months) -%}
         {%- if stat == 'sum' -%}
             {#- a sum over months with no value is null, as SQL's sum is -#}
             {%- do features.append([name, 'case when ' ~ n ~ ' > 0 then ' ~ s ~ ' end']) -%}
@@ -111,9 +131,10 @@
         {%- endif -%}
     {%- endfor -%}
     {%- do features.append([
-        'months_observed_12m', _trailing_total(totals, partition_by, 'rt_month_rows', 'count(*)', 12)
+        'months_observed_12m',
+        _trailing_total(totals, partition_by, 'rt_month_rows', 'count(*)', 12)
     ]) -%}
-{#- Recency, frequency, monetary value and purchase rhythm, to date (the classic signal). -#}
+    {#- Recency, frequency, monetary value and purchase rhythm, to date (the classic signal). -#}
     {%- set month_end_date = month_end('as_of_month') -%}
     {%- set last_at = 'cast(max(last_transaction_at) over (' ~ cumulative ~ ') as date)' -%}
     {%- set first_at = 'cast(min(first_transaction_at) over (' ~ cumulative ~ ') as date)' -%}

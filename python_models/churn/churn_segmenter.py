@@ -24,9 +24,8 @@ values (surrogate tree fidelity below ``min_surrogate_fidelity``, 0.7) or when a
 where churn_segments reviews membership and stay put in between. Refitted segments are
 matched to the previous ones (ml.segments.match_segments, Hungarian on centroids in
 today's SHAP space; a previous segment's centroid is the mean of today's SHAP vectors of the
-customers it held). A segment
-that persists keeps its id and name; a new one gets a new id. ``fitted_month`` and
-``refit_reason`` say which happened.
+customers it held). A segment that persists keeps its id and name; a new one gets a new id.
+``fitted_month`` and ``refit_reason`` say which happened.
 """
 
 

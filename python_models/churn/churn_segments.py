@@ -109,7 +109,7 @@ def model(dbt, session):
         )
     both = both.join(previous, ["customer_id", "population"], "left")
     keep_share = float(dbt.config.get("keep_share"))
-    review_months = max(1, int(dbt.config.get("segment_review_months")))
+    review_months = int(dbt.config.get("segment_review_months"))
     scored_month = dbt.ref("churn_scores").agg(F.max("as_of_month")).first()[0]
     is_review = scored_month is None or is_review_month(scored_month, review_months)
     log = logging.getLogger("churn_segments")

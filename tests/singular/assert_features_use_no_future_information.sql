@@ -70,10 +70,7 @@ cut_with_running_totals as (
 
     select
         cut_at_each_month.*,
-        {%- for name, expression in running_totals[:-1] %}
-        {{ expression }} as {{ name }},
-        {%- endfor %}
-        {{ running_totals[-1][1] }} as {{ running_totals[-1][0] }}
+        {{ running_total_columns(running_totals) }}
 
     from cut_at_each_month
 

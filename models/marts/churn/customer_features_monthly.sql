@@ -22,10 +22,7 @@ activity_with_running_totals as (
     -- the running totals the trailing windows are differenced from (macro windowed_features)
     select
         activity.*,
-        {%- for name, expression in running_totals[:-1] %}
-        {{ expression }} as {{ name }},
-        {%- endfor %}
-        {{ running_totals[-1][1] }} as {{ running_totals[-1][0] }}
+        {{ running_total_columns(running_totals) }}
 
     from activity
 
