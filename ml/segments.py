@@ -176,15 +176,22 @@ def hold_between_reviews(
 
 
 def match_segments(
-    new_centroids: dict[int, np.ndarray], previous_centroids: dict[int, np.ndarray]
+    new_centroids: dict[int, np.ndarray],
+    previous_centroids: dict[int, np.ndarray],
+    shared: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[int, int]:
     """Stable segment ids: map each new segment label to an id.
 
-    New and previous segments are matched one to one by the Hungarian method on the
-    Euclidean distance between their centroids (both measured in the current SHAP space). A
-    match counts only when the two centroids are closer than half the smallest gap between
-    previous centroids, so a segment that persists keeps its id, while a segment that is new
-    (or moved too far to be the same one) gets a new id above every id used before.
+    New and previous segments are matched one to one by the Hungarian method. When the two
+    fits share customers (``shared``: each shared customer's new label and previous id, -1
+    for none), a segment is matched on its members: the pairs that share the most customers,
+    and a pair counts when most of the previous segment's shared customers are in the new
+    one, or most of the new one's came from it. A segment whose customers stay together keeps
+    its id however far the model moved its centroid; where segments merge or split, the part
+    that shares the most customers keeps the id. Without shared customers, on the Euclidean
+    distance between centroids (both measured in the current SHAP space): a pair counts only
+    when the centroids are closer than half the smallest gap between previous centroids. A
+    segment that matches none gets a new id above every id used before.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -192,22 +199,36 @@ def match_segments(
     if not previous_centroids:
         return {label: label for label in new_labels}
     old_ids = sorted(previous_centroids)
-    cost = np.array(
-        [
-            [np.linalg.norm(new_centroids[n] - previous_centroids[o]) for o in old_ids]
-            for n in new_labels
+    both = None
+    if shared is not None:
+        new_of, old_of = (np.asarray(x, dtype=int) for x in shared)
+        keep = (new_of >= 0) & (old_of >= 0)
+        both = np.array(
+            [[np.sum(keep & (new_of == n) & (old_of == o)) for o in old_ids] for n in new_labels]
+        )
+    if both is not None and both.sum() > 0:
+        # only pairs where one side is mostly the other are candidates; of those, the
+        # one-to-one assignment that keeps the most customers together
+        majority = 2 * both > np.minimum.outer(both.sum(axis=1), both.sum(axis=0))
+        kept = np.where(majority, both, 0)
+        rows, cols = linear_sum_assignment(-kept)
+        accepted = [(r, c) for r, c in zip(rows, cols, strict=True) if kept[r, c] > 0]
+    else:
+        cost = np.array(
+            [
+                [np.linalg.norm(new_centroids[n] - previous_centroids[o]) for o in old_ids]
+                for n in new_labels
+            ]
+        )
+        gaps = [
+            np.linalg.norm(previous_centroids[a] - previous_centroids[b])
+            for i, a in enumerate(old_ids)
+            for b in old_ids[i + 1 :]
         ]
-    )
-    gaps = [
-        np.linalg.norm(previous_centroids[a] - previous_centroids[b])
-        for i, a in enumerate(old_ids)
-        for b in old_ids[i + 1 :]
-    ]
-    radius = 0.5 * min(gaps) if gaps else np.inf
-    rows, cols = linear_sum_assignment(cost)
-    mapping = {
-        new_labels[r]: old_ids[c] for r, c in zip(rows, cols, strict=True) if cost[r, c] < radius
-    }
+        radius = 0.5 * min(gaps) if gaps else np.inf
+        rows, cols = linear_sum_assignment(cost)
+        accepted = [(r, c) for r, c in zip(rows, cols, strict=True) if cost[r, c] < radius]
+    mapping = {new_labels[r]: old_ids[c] for r, c in accepted}
     next_id = max(old_ids) + 1
     for label in new_labels:
         if label not in mapping:

@@ -223,6 +223,25 @@ def _month(value) -> str:
     return "-" if value is None or pd.isna(value) else str(value)[:7]
 
 
+def review_in_words(segments: pd.DataFrame) -> str | None:
+    """When customers may next change segment, and how many are held until then, in words;
+    None for a version published before segments had reviews."""
+    if "next_review_month" not in segments or segments["next_review_month"].isna().all():
+        return None
+    month = pd.Timestamp(segments["next_review_month"].dropna().iloc[0])
+    sentence = (
+        "Customers change segment only at a review, so campaign lists stay comparable from "
+        f"month to month in between; the next review is with the scores of {month:%B %Y}."
+    )
+    held = int(segments.get("held_customer_count", pd.Series(dtype=float)).fillna(0).sum())
+    if held:
+        sentence += (
+            f" Until then, {held:,} customers stay in a segment that the review may move them "
+            "out of, because their reasons to leave have changed."
+        )
+    return sentence
+
+
 def _shap_explanation(published: Published):
     """A shap.Explanation of the segmenter's fit sample: SHAP values and feature values."""
     import shap
@@ -511,6 +530,9 @@ def segment_summary(published: Published, path: Path) -> Path:
         f"{_month(published.manifest.get('as_of_month'))}. A segment is a group of customers "
         "whose churn risk has the same causes, so one message fits them all.",
     )
+    review = review_in_words(segments)
+    if review:
+        doc.sentence(review)
 
     doc.heading("1. Segments at a glance")
     doc.table(
@@ -672,6 +694,9 @@ def segment_profiles_markdown(published: Published, path: Path) -> Path:
         "do not edit.",
         "",
     ]
+    review = review_in_words(segments)
+    if review:
+        lines += [review, ""]
     for row in segments.itertuples(index=False):
         lines += [
             f"## {row.segment_name}",

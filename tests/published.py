@@ -60,6 +60,8 @@ def write_version(
                 "observed_churn_rate": [0.4, None],
                 "high_risk_share": [0.9, 0.0],
                 "is_new_segment": [False, True],
+                "held_customer_count": [2, 0],
+                "next_review_month": date(2026, 12, 1),
                 "as_of_month": date(2026, 9, 1),
             }
         ),

@@ -22,9 +22,10 @@ values (surrogate tree fidelity below ``min_surrogate_fidelity``, 0.7) or when a
 (--vars '{refit_segments: true}'); the fit's age and fidelity refit only in a review month
 (``segment_review_months``, 3: March, June, September, December), so segments are redefined
 where churn_segments reviews membership and stay put in between. Refitted segments are
-matched to the previous ones (ml.segments.match_segments, Hungarian on centroids in
-today's SHAP space; a previous segment's centroid is the mean of today's SHAP vectors of the
-customers it held). A segment that persists keeps its id and name; a new one gets a new id.
+matched to the previous ones (ml.segments.match_segments, Hungarian on the customers the
+two fits share: a segment persists when most of its customers stay together; on centroids
+in today's SHAP space when they share none). A segment that persists keeps its id and name;
+a new one gets a new id.
 ``fitted_month`` and ``refit_reason`` say which happened.
 """
 
@@ -182,7 +183,14 @@ def model(dbt, session):
                 int(segment): rows.to_numpy(dtype=float).mean(axis=0)
                 for segment, rows in held_shap[was >= 0].groupby(was[was >= 0])
             }
-        stable_id = match_segments(new_centroids, previous_centroids)
+        # and the customers both fits hold: each one's new label and previous segment
+        shared = None
+        if not held.empty:
+            was_in = pd.Series(
+                held["previous_segment_id"].to_numpy(), index=held["customer_id"].to_numpy()
+            )
+            shared = (labels, sample["customer_id"].map(was_in).fillna(-1).to_numpy(dtype=int))
+        stable_id = match_segments(new_centroids, previous_centroids, shared)
         segment = np.array([stable_id[int(x)] if x >= 0 else -1 for x in labels])
         fitted_month = scored_month
         previous_ids = set(previous_centroids)

@@ -122,6 +122,13 @@ class SegmentProfile(BaseModel):
         default=None, description="Share of the segment's customers the rule selects"
     )
     is_new_segment: bool | None = None
+    held_customer_count: int | None = Field(
+        default=None,
+        description="Customers kept in this segment until the next review, which may move them",
+    )
+    next_review_month: date | None = Field(
+        default=None, description="The scored month when customers may next change segment"
+    )
     as_of_month: date | None = None
 
 

@@ -72,7 +72,12 @@ def test_the_segment_report_names_every_segment_with_its_rule(pipeline_run, spar
     for row in spark.table("analytics.churn_segment_profiles").collect():
         assert " ".join(row.segment_name.split()) in text
         assert "Rule: " in text and "of the customers it picks are in it" in text
-    for heading in ("Segments at a glance", "Each dot is a sampled customer", "Changes since the"):
+    for heading in (
+        "Segments at a glance",
+        "Each dot is a sampled customer",
+        "Changes since the",
+        "Customers change segment only at a review",
+    ):
         assert heading in text, heading
     assert "raises their risk" in text or "lowers their risk" in text
 

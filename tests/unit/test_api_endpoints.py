@@ -71,7 +71,9 @@ def test_segments_list_and_one_segment(client):
         "Days since the last transaction",
         "Transactions, 3-month mean",
     ]
-    assert client.get("/segments/0").json()["customer_count"] == len(CUSTOMERS)
+    one = client.get("/segments/0").json()
+    assert one["customer_count"] == len(CUSTOMERS)
+    assert one["held_customer_count"] == 2 and one["next_review_month"] == "2026-12-01"
     missing = client.get("/segments/7")
     assert missing.status_code == 404 and "segments: 0, 1" in missing.json()["detail"]
 

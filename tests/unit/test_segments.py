@@ -47,6 +47,31 @@ def test_segments_that_persist_keep_their_ids_and_new_ones_get_new_ids():
     assert mapping == {0: 1, 1: 0, 2: 5}, "too far from old segment 4 to be the same one"
 
 
+def test_a_refit_segment_keeps_its_id_when_most_of_its_customers_stay_together():
+    from ml.segments import match_segments
+
+    # the model moved every centroid far away, but the customers stayed together
+    previous = {3: np.array([5.0, 0.0]), 7: np.array([5.1, 0.0]), 9: np.array([0.0, 5.0])}
+    new = {0: np.array([-9.0, -9.0]), 1: np.array([9.0, 9.0]), 2: np.array([0.0, -9.0])}
+    new_of = np.array([1] * 8 + [0] * 2 + [0] * 9 + [1] + [2] * 5 + [2, -1])
+    old_of = np.array([3] * 8 + [3] * 2 + [7] * 9 + [7] + [9] * 5 + [-1, 9])
+    mapping = match_segments(new, previous, (new_of, old_of))
+    assert mapping == {1: 3, 0: 7, 2: 9}, mapping
+    # old 7 scatters: no new segment holds most of it or is mostly made of it, so its best
+    # match (new 1) is a new segment; new 2 is mostly old 9's customers, so it keeps id 9
+    new_of = np.array([0] * 8 + [1] * 4 + [2] * 3 + [0] * 3 + [1] * 4 + [2] * 4 + [0] * 2)
+    old_of = np.array([3] * 8 + [7] * 4 + [7] * 3 + [7] * 3 + [9] * 4 + [9] * 4 + [9] * 2)
+    assert match_segments(new, previous, (new_of, old_of)) == {0: 3, 1: 10, 2: 9}
+    # new 0 shares more customers with old 7 (a small part of it) than with old 3 (most of
+    # it): old 3 persists in new 0; old 7 went to new 1
+    new_of = np.array([0] * 37 + [1] * 58 + [0] * 34 + [2] * 6)
+    old_of = np.array([7] * 37 + [7] * 58 + [3] * 34 + [3] * 6)
+    assert match_segments(new, previous, (new_of, old_of)) == {0: 3, 1: 7, 2: 10}
+    # old 3 splits 6 and 2: the larger part keeps the id
+    new_of, old_of = np.array([0] * 6 + [1] * 2), np.array([3] * 8)
+    assert match_segments(new, previous, (new_of, old_of)) == {0: 3, 1: 10, 2: 11}
+
+
 def test_the_first_build_keeps_the_fitted_labels():
     from ml.segments import match_segments
 

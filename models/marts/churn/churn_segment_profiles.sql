@@ -4,6 +4,8 @@
 -- observed rate resting on fewer than var('min_segment_churners') churners is left null,
 -- and observed_churn_basis says why, rather than reading as 0.0.
 {%- set min_churners = var('min_segment_churners') %}
+{#- membership is reviewed in the months whose number is a multiple of this (ml.segments) #}
+{%- set review_months = [var('segment_review_months', 3) | int, 1] | max %}
 with
 
 segments as (
@@ -76,6 +78,7 @@ segment_sizes as (
         scored_segments.model_version,
         bool_or(scored_segments.is_new_segment) as is_new_segment,
         count(*) as customer_count,
+        count_if(scored_segments.is_segment_held) as held_customer_count,
         avg(scores.churn_probability) as expected_churn_rate,
         sum(scores.churn_probability) as expected_churners,
         avg(cast(scores.risk_band = 'high' as double)) as high_risk_share,
@@ -198,6 +201,12 @@ final as (
         end as observed_churn_basis,
         segment_sizes.high_risk_share,
         segment_sizes.is_new_segment,
+        segment_sizes.held_customer_count,
+        -- the first month after this one whose number is a multiple of the review cadence
+        {{ add_months_to(
+            'segment_sizes.as_of_month',
+            review_months ~ ' - month(segment_sizes.as_of_month) % ' ~ review_months
+        ) }} as next_review_month,
         segment_sizes.embedding_x,
         segment_sizes.embedding_y,
         segment_sizes.as_of_month,

@@ -21,6 +21,10 @@ def _value(row: dict, name: str):
     return value
 
 
+def _count(value) -> int | None:
+    return None if value is None else int(value)
+
+
 def _drivers(text) -> list[str]:
     """The published drivers: a '; '-separated text, strongest first."""
     if not isinstance(text, str):
@@ -44,6 +48,8 @@ def profile(row: dict) -> SegmentProfile:
         rule_precision=_value(row, "rule_precision"),
         rule_coverage=_value(row, "rule_coverage"),
         is_new_segment=_value(row, "is_new_segment"),
+        held_customer_count=_count(_value(row, "held_customer_count")),
+        next_review_month=_value(row, "next_review_month"),
         as_of_month=_value(row, "as_of_month"),
     )
 

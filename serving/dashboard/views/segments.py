@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from serving.dashboard.data import snapshot_or_stop
+from serving.reports import review_in_words
 
 snapshot = snapshot_or_stop()
 segments = snapshot.segments.sort_values("expected_churn_rate", ascending=False)
@@ -17,6 +18,9 @@ st.caption(
     "customers of one segment are at risk for the same reasons, so one campaign can "
     "address them all."
 )
+review = review_in_words(segments)
+if review:
+    st.caption(review)
 # where to start: the segment that holds the most expected leavers
 leavers = (
     snapshot.customers.groupby("segment_name")["churn_probability"].sum().sort_values()
