@@ -33,26 +33,40 @@ accounts as (
 
 ),
 
+-- Every channel in the data, numbered (a handful; see channel_count_of): a month's channels
+-- are bits of fixed-width masks, so the monthly aggregation stays a hash aggregate.
+channels as (
+
+    select posexplode(array_sort(collect_set(channel))) as (channel_number, channel)
+    from transactions
+
+),
+
 -- One aggregation, without count(distinct) (Spark expands every row once per distinct
--- aggregate and sorts the result): the days with a purchase are one bit each of a month's
--- bitmask, and the channels a small set per customer and month. Two aggregations, by
--- channel first, took 20% longer at 200,000 customers.
+-- aggregate and sorts the result) or collect_set (an object aggregate that falls back to
+-- sorting): the days with a purchase are one bit each of a month's bitmask, and so are the
+-- channels. At 200,000 customers the channels as a set took 1.5x as long (27.4 s against
+-- 18.1 s), and two aggregations, by channel first, longer still.
 transactions_monthly as (
 
-    select
-        customer_id,
-        {{ month_start('posted_at') }} as activity_month,
+    select /*+ broadcast(channels) */
+        transactions.customer_id,
+        {{ month_start('transactions.posted_at') }} as activity_month,
         count(*) as transaction_count,
         cast(
-            bit_count(bit_or(shiftleft(cast(1 as bigint), dayofmonth(posted_at) - 1))) as bigint
+            bit_count(
+                bit_or(shiftleft(cast(1 as bigint), dayofmonth(transactions.posted_at) - 1))
+            ) as bigint
         ) as purchase_day_count,
-        coalesce(sum(amount), 0) as transaction_amount,
-        cast(size(collect_set(channel)) as bigint) as channel_count,
-        min(posted_at) as first_transaction_at,
-        max(posted_at) as last_transaction_at,
-        max(posted_at) as latest_event_at
+        coalesce(sum(transactions.amount), 0) as transaction_amount,
+        {{ channel_count_of('channels.channel_number') }} as channel_count,
+        min(transactions.posted_at) as first_transaction_at,
+        max(transactions.posted_at) as last_transaction_at,
+        max(transactions.posted_at) as latest_event_at
 
     from transactions
+    left join channels
+        on transactions.channel = channels.channel
     group by 1, 2
 
 ),
