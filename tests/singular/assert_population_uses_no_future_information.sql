@@ -1,18 +1,41 @@
 -- Deleting all data after month M must not change who is in the population at M. The
 -- population is recomputed here from events cut at each month's end, independently of the
--- spine's own logic, and compared both ways with int_customer_months_spined.
+-- spine's own logic, and compared both ways with int_customer_months_spined. Cost grows
+-- with customers x months, so at most `leakage_test_max_customers` customers (the same
+-- deterministic hash sample as the features' leakage test) are recomputed.
 {%- set definition = churn_definition() %}
+{%- set max_customers = var('leakage_test_max_customers', 3000) %}
+{%- set in_sample -%}
+    pmod(xxhash64(customer_id), 10000)
+        < 10000 * least(1.0, {{ max_customers }} / customer_count.customers)
+{%- endset %}
 with
 
-spine as (
+all_customers as (
 
-    select * from {{ ref('int_customer_months_spined') }}
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
+customer_count as (
+
+    select count(*) as customers from all_customers
 
 ),
 
 customers as (
 
-    select * from {{ ref('int_customers_merged') }}
+    select all_customers.* from all_customers
+    cross join customer_count
+    where {{ in_sample }}
+
+),
+
+spine as (
+
+    select spine_rows.* from {{ ref('int_customer_months_spined') }} as spine_rows
+    cross join customer_count
+    where {{ in_sample }}
 
 ),
 
