@@ -1,8 +1,9 @@
 -- Deleting all data after month M must not change who is in the population at M. The
 -- population is recomputed here from events cut at each month's end, independently of the
 -- spine's own logic, and compared both ways with int_customer_months_spined. Cost grows
--- with customers x months, so at most `leakage_test_max_customers` customers (the same
--- deterministic hash sample as the features' leakage test) are recomputed.
+-- with customers x months, so at most `leakage_test_max_customers` customers (a
+-- deterministic hash sample of customer ids, drawn as in the features' leakage test) are
+-- recomputed; the spine is cut to the same customers.
 {%- set definition = churn_definition() %}
 {%- set max_customers = var('leakage_test_max_customers', 3000) %}
 {%- set in_sample -%}
