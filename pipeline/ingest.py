@@ -4,8 +4,10 @@
   column by column, so a bad value is reported with its field instead of becoming a null.
 * Records that fail are written to ``raw._quarantine`` with the file, the record and a
   reason; they are neither loaded nor dropped silently.
-* Raw tables are partitioned by source file and written with dynamic partition overwrite;
-  files already loaded with the same SHA-256 are skipped. Re-running adds nothing twice, and
+* Raw tables are partitioned by source file. A file's checked rows are staged once, in that
+  layout, and its folder then replaces the file's partition (moved, not copied; copied with
+  dynamic partition overwrite through Spark Connect). Files already loaded with the same
+  SHA-256 are skipped. Re-running adds nothing twice, and
   a corrected file replaces exactly the rows that came from its earlier version.
 * ``raw._load_audit`` gets one row per file loaded: rows read, loaded and rejected.
 """
@@ -881,16 +883,20 @@ def preflight(source: Source, paths: list[Path]) -> None:
             check_columns(source, path, [n.lower() for n in names])
 
 
-def _staging_tables(source: Source, schema: str) -> tuple[str, str, str]:
-    """Every checked row of the new files; then, for an incremental database source only,
-    its loadable and quarantined rows merged with the earlier ones."""
+def _staging_tables(source: Source, schema: str) -> tuple[str, str]:
+    """Every row of the new files, checked, partitioned by (_rejected, file) so that a file's
+    loadable rows are a folder raw.* can take as it is; and, for an incremental database
+    source only, its quarantined rows merged with the earlier ones."""
     prefix = f"{schema}._staging_{source.name}"
-    return f"{prefix}_checked", prefix, f"{prefix}_quarantine"
+    return f"{prefix}_checked", f"{prefix}_quarantine"
+
+
+REJECTED_COLUMN = "_rejected"
 
 
 @dataclass
 class _Staged:
-    """One source's new rows, checked and written to staging tables, not yet in raw.*."""
+    """One source's new rows, checked and written to a staging table, not yet in raw.*."""
 
     source: Source
     plan: LoadPlan
@@ -898,6 +904,8 @@ class _Staged:
     load_id: str
     seconds: float
     results: list[FileResult]
+    checked_table: str = ""
+    real: dict[str, str] = field(default_factory=dict)  # Spark's file name -> the real one
     good: Any = None  # DataFrames over the staging tables, in raw.* and quarantine layout
     bad: Any = None
 
@@ -912,7 +920,7 @@ def _check_rejected_share(source, checked, counts, real, paths, max_share) -> No
         if not total or rejected / total <= max_share:
             continue
         top = (
-            checked.where((F.col(FILE_COLUMN) == F.lit(encoded)) & F.col("_reason").isNotNull())
+            checked.where((F.col(FILE_COLUMN) == F.lit(encoded)) & F.col(REJECTED_COLUMN))
             .groupBy("_reason")
             .agg(F.count(F.lit(1)).alias("n"), F.min("_record").alias("sample"))
             .orderBy(F.col("n").desc(), "_reason")
@@ -938,7 +946,11 @@ def _stage(
     max_share: float,
     negative_amounts: str = "refund",
 ) -> tuple[_Staged | None, list[FileResult]]:
-    """Phase 1: read, type and check the new files; write their rows to staging tables only."""
+    """Phase 1: read, type and check the new files; write their rows to a staging table only.
+
+    The staging table holds raw.*'s columns plus the checks' (``_reason``, ``_field_issues``,
+    ``_record``), partitioned by ``_rejected`` and file: a file's loadable rows are one
+    folder in raw.*'s layout, which the commit moves into raw.* instead of copying it."""
     from pyspark.sql import functions as F
 
     files = landing_files(source, landing)
@@ -956,21 +968,52 @@ def _stage(
     started = time.monotonic()
     load_id = uuid.uuid4().hex[:12]
     names = {p.name for p in todo}
-    checked_table, good_table, bad_table = _staging_tables(source, schema)
+    checked_table, bad_table = _staging_tables(source, schema)
+    data = [c.name for c in source.columns]
+    checks = ["_reason", "_field_issues", "_record"]
+    new_rows = _typed_with_reason(
+        source, _read_as_text(spark, source, todo, plan.since), negative_amounts
+    ).select(
+        *data,
+        F.lit(load_id).alias("_load_id"),
+        F.current_timestamp().alias("_loaded_at"),
+        *checks,
+        F.col("_reason").isNotNull().alias(REJECTED_COLUMN),
+        FILE_COLUMN,
+    )
+    # an incremental database source keeps its earlier rows: its partition is rewritten
+    # with them plus the new ones (staging's dedupe keeps each key's newest version), so
+    # they are staged with the new ones, under the name its new rows have
+    incremental = [name for name, value in plan.since.items() if value is not None]
+    if incremental:
+        earlier = spark.table(source.table(schema)).where(F.col(FILE_COLUMN).isin(incremental))
+        new_rows = new_rows.unionByName(
+            earlier.select(
+                *data,
+                "_load_id",
+                "_loaded_at",
+                *[F.lit(None).cast("string").alias(c) for c in checks],
+                F.lit(False).alias(REJECTED_COLUMN),
+                # quoted like Spark's own file names, so one decoding serves both
+                F.create_map(*[F.lit(x) for n in incremental for x in (n, quote(n, safe=""))])[
+                    F.col(FILE_COLUMN)
+                ].alias(FILE_COLUMN),
+            )
+        )
     # one pass over the files: every checked row is written once, and the counts, the
-    # rejected-share check and the commit read that table (caching the typed source and
-    # reading it three times took 2.5x as long)
+    # rejected-share check, the quarantine and the commit read that table (caching the
+    # typed source and reading it three times took 2.5x as long)
     (
-        _typed_with_reason(source, _read_as_text(spark, source, todo, plan.since), negative_amounts)
-        .withColumn("_loaded_at", F.current_timestamp())
-        .write.mode("overwrite")
+        new_rows.write.mode("overwrite")
         .format("parquet")
+        .partitionBy(REJECTED_COLUMN, FILE_COLUMN)
         .saveAsTable(checked_table)
     )
     checked = spark.table(checked_table)
     encoded_counts = {
-        (r[FILE_COLUMN], r.rejected): r["count"]
-        for r in checked.groupBy(FILE_COLUMN, F.col("_reason").isNotNull().alias("rejected"))
+        (r[FILE_COLUMN], r[REJECTED_COLUMN]): r["count"]
+        for r in checked.where(F.col("_load_id") == F.lit(load_id))
+        .groupBy(FILE_COLUMN, REJECTED_COLUMN)
         .count()
         .collect()
     }
@@ -981,46 +1024,133 @@ def _stage(
     # file names are data: they reach Spark as literal values, never as SQL text
     pairs = [F.lit(part) for item in sorted(real.items()) for part in item]
     file_name = F.create_map(*pairs)[F.col(FILE_COLUMN)] if pairs else F.col(FILE_COLUMN)
-    good = checked.where(F.col("_reason").isNull()).select(
-        *[c.name for c in source.columns],
-        F.lit(load_id).alias("_load_id"),
-        "_loaded_at",
-        file_name.alias(FILE_COLUMN),
+    good = checked.where(~F.col(REJECTED_COLUMN)).select(
+        *data, "_load_id", "_loaded_at", file_name.alias(FILE_COLUMN)
     )
-    rejected = F.col("_reason").isNotNull()
+    rejected = F.col(REJECTED_COLUMN)
     # rejected records, and loaded records whose optional fields became null
     bad = checked.where(rejected | F.col("_field_issues").isNotNull()).select(
         F.col("_record").alias("record"),
         F.coalesce("_reason", "_field_issues").alias("reason"),
-        F.lit(load_id).alias("_load_id"),
+        "_load_id",
         "_loaded_at",
         F.when(rejected, F.lit("record")).otherwise(F.lit("field")).alias("issue_level"),
         F.lit(source.name).alias("source"),
         file_name.alias(FILE_COLUMN),
     )
-    # an incremental database source keeps its earlier rows: its partition is rewritten
-    # with them plus the new ones (staging's dedupe keeps each key's newest version), so
-    # they are staged first (a table cannot be overwritten while it is read)
-    incremental = [name for name, value in plan.since.items() if value is not None]
-    if incremental:
+    if incremental:  # the quarantine's earlier rows too (a table is not overwritten as read)
         earlier = F.col(FILE_COLUMN).isin(incremental)
-        good.unionByName(spark.table(source.table(schema)).where(earlier)).write.mode(
-            "overwrite"
-        ).format("parquet").saveAsTable(good_table)
         bad.unionByName(
             spark.table(f"{schema}.{QUARANTINE}").where(
                 (F.col("source") == F.lit(source.name)) & earlier
             )
         ).write.mode("overwrite").format("parquet").saveAsTable(bad_table)
-        good, bad = spark.table(good_table), spark.table(bad_table)
+        bad = spark.table(bad_table)
     seconds = round(time.monotonic() - started, 3)
-    staged = _Staged(source, plan, counts, load_id, seconds, skipped, good, bad)
+    staged = _Staged(
+        source, plan, counts, load_id, seconds, skipped, checked_table, real, good, bad
+    )
     return staged, skipped
 
 
 def _drop_staging(spark, source: Source, schema: str) -> None:
     for table in _staging_tables(source, schema):
         spark.sql(f"drop table if exists {table}")
+
+
+def _table_partitions(spark, table: str) -> dict[tuple[str, ...], Any]:
+    """A table's partitions from the session catalog: values (in the table's partition
+    column order) -> location as a Hadoop Path. One metastore call for all of them."""
+    jvm = spark._jvm
+    schema, name = table.split(".")
+    ident = jvm.org.apache.spark.sql.catalyst.TableIdentifier(name, jvm.scala.Some(schema))
+    catalog = spark._jsparkSession.sessionState().catalog()
+    columns = list(
+        jvm.scala.jdk.javaapi.CollectionConverters.asJava(
+            catalog.getTableMetadata(ident).partitionColumnNames()
+        )
+    )
+    partitions = jvm.scala.jdk.javaapi.CollectionConverters.asJava(
+        catalog.listPartitions(ident, jvm.scala.Option.empty())
+    )
+    found = {}
+    for partition in partitions:
+        spec = partition.spec()
+        key = tuple(str(spec.apply(c)) for c in columns)
+        found[key] = jvm.org.apache.hadoop.fs.Path(partition.location())
+    return found
+
+
+def _can_move(spark) -> bool:
+    """Whether the commit may move staged folders into raw.* (a classic session, whose JVM
+    reaches the warehouse's file system) rather than copy the rows (Spark Connect)."""
+    try:
+        return spark._jvm is not None and spark._jsparkSession is not None
+    except Exception:  # a Spark Connect session has neither
+        return False
+
+
+def _move_partitions(spark, staged: _Staged, schema: str) -> None:
+    """Make each staged file's loadable-rows folder the file's partition of raw.*: the old
+    partition's folder moves into the staging table's (dropped with it), the staged one
+    takes its place. Partition values are bound as parameters, folders come from the
+    catalog: no file name is ever written into SQL text or a path pattern."""
+    table = staged.source.table(schema)
+    staged_parts = _table_partitions(spark, staged.checked_table)
+    # every file with loadable rows (an incremental database source's earlier ones count)
+    sources = {
+        real: staged_parts[("false", enc)]
+        for enc, real in staged.real.items()
+        if ("false", enc) in staged_parts
+    }
+    names = sorted(sources)
+    if not names:
+        return
+    args = {f"f{i}": name for i, name in enumerate(names)}
+    spark.sql(
+        f"alter table {table} add if not exists "
+        + " ".join(f"partition ({FILE_COLUMN} = :{key})" for key in args),
+        args=args,
+    )
+    targets = _table_partitions(spark, table)
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    replaced = jvm.org.apache.hadoop.fs.Path(
+        _table_location(spark, staged.checked_table), "_replaced"
+    )
+    fs = replaced.getFileSystem(conf)
+    fs.mkdirs(replaced)
+    for i, name in enumerate(names):
+        source, target = sources[name], targets[(name,)]
+        if fs.exists(target) and not fs.rename(
+            target, jvm.org.apache.hadoop.fs.Path(replaced, str(i))
+        ):
+            raise IngestError(f"cannot move {target} aside to load {name}; nothing of it changed")
+        if not fs.rename(source, target):
+            raise IngestError(
+                f"cannot move the checked rows of {name} from {source} to {target}; its earlier "
+                "rows are in the staging table's _replaced folder. Re-run `propensity ingest`."
+            )
+    spark.catalog.refreshTable(table)
+
+
+def _table_location(spark, table: str):
+    """A table's folder, as a Hadoop Path (a classic session only)."""
+    jvm = spark._jvm
+    schema, name = table.split(".")
+    ident = jvm.org.apache.spark.sql.catalyst.TableIdentifier(name, jvm.scala.Some(schema))
+    uri = spark._jsparkSession.sessionState().catalog().getTableMetadata(ident).location()
+    return jvm.org.apache.hadoop.fs.Path(uri)
+
+
+def _same_file_system(spark, staged: _Staged, schema: str) -> bool:
+    """The staging table and raw.* share a file system (a rename, not a copy, moves rows)."""
+    conf = spark._jsc.hadoopConfiguration()
+    systems = {
+        str(_table_location(spark, table).getFileSystem(conf).getUri())
+        for table in (staged.checked_table, staged.source.table(schema))
+    }
+    return len(systems) == 1
 
 
 def _commit(spark, staged: _Staged, schema: str) -> list[FileResult]:
@@ -1060,8 +1190,12 @@ def _commit(spark, staged: _Staged, schema: str) -> list[FileResult]:
                 f"(source = :source, {FILE_COLUMN} = :file_name)",
                 args={"source": source.name, "file_name": name},
             )
-    staged.good.write.insertInto(source.table(schema), overwrite=True)
+    # the quarantine first: it reads the loadable rows' field-level issues from staging
     staged.bad.write.insertInto(f"{schema}.{QUARANTINE}", overwrite=True)
+    if _can_move(spark) and _same_file_system(spark, staged, schema):
+        _move_partitions(spark, staged, schema)
+    else:  # Spark Connect, or raw.* on another file system: copy the rows
+        staged.good.write.insertInto(source.table(schema), overwrite=True)
 
     results, audit_rows = list(staged.results), []
     for path in todo:

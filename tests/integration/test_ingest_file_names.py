@@ -96,3 +96,31 @@ def test_upper_case_and_gzip_files_load_and_other_files_are_listed_as_ignored(
     assert _rows_by_file(spark) == {"customers.csv": 3, "MORE.CSV": 1, "zipped.csv.gz": 2}
     assert _audit(spark)["zipped.csv.gz"] == 2
     assert "notes.txt: ignored, not a csv file: expected .csv (or with .gz) or .jdbc" in caplog.text
+
+
+@pytest.mark.parametrize("move", [True, False], ids=["moved", "copied"])
+def test_a_reloaded_oddly_named_file_replaces_its_rows_whether_moved_or_copied(
+    spark, folder, monkeypatch, move
+):
+    """The commit moves a staged file's folder into raw.* in a classic session and copies
+    the rows through Spark Connect: both leave the same rows, under the real names, and
+    raw.* shows none of the staging table's columns."""
+    import pipeline.ingest as ingest
+
+    monkeypatch.setattr(ingest, "_can_move", lambda _spark: move)
+    names = ["k=v 50%.csv", "it's.csv", "ü 1.csv"]
+    for i, name in enumerate(names):
+        (folder / name).write_text(_customers(f"M{i}", f"N{i}"))
+    ingest_source(spark, SOURCES["customers"], folder.parent, schema=SCHEMA)
+    (folder / names[0]).write_text(_customers("R1", "R2", "R3"))  # corrected: 3 rows now
+    ingest_source(spark, SOURCES["customers"], folder.parent, schema=SCHEMA)
+    assert _rows_by_file(spark) == {"customers.csv": 3, names[0]: 3, names[1]: 2, names[2]: 2}
+    table = spark.table(f"{SCHEMA}.customers")
+    ids = table.where(table["_source_file"] == names[0]).collect()
+    assert sorted(r.customer_id for r in ids) == ["R1", "R2", "R3"]
+    loads = spark.table(f"{SCHEMA}._load_audit").orderBy("loaded_at").collect()
+    assert [r.rows_loaded for r in loads if r.file_name == names[0]] == [2, 3]
+    assert [r.rows_loaded for r in loads if r.file_name == names[1]] == [2]
+    columns = spark.table(f"{SCHEMA}.customers").columns
+    assert not {"_reason", "_record", "_field_issues", "_rejected"} & set(columns)
+    assert not [t for t in spark.catalog.listTables(SCHEMA) if t.name.startswith("_staging")]
