@@ -859,6 +859,11 @@ def preflight(source: Source, paths: list[Path]) -> None:
     for path in paths:
         if path.suffix == jdbc.SUFFIX:
             continue  # checked against its table when planned (_table_fingerprint)
+        if ":" in path.name:  # Hadoop reads "a:b.csv" as a URI with scheme "a"
+            raise IngestError(
+                f"{path}: Spark cannot read a file whose name holds ':'. Rename it (for "
+                "example, replace ':' with '-') and re-run; nothing was loaded."
+            )
         if source.format in ("csv", "json"):
             _check_encoding(path)
         if source.format == "csv":

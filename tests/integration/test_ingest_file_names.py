@@ -124,3 +124,12 @@ def test_a_reloaded_oddly_named_file_replaces_its_rows_whether_moved_or_copied(
     columns = spark.table(f"{SCHEMA}.customers").columns
     assert not {"_reason", "_record", "_field_issues", "_rejected"} & set(columns)
     assert not [t for t in spark.catalog.listTables(SCHEMA) if t.name.startswith("_staging")]
+
+
+def test_a_colon_in_a_name_is_refused_before_anything_loads(spark, folder):
+    from pipeline.ingest import IngestError
+
+    (folder / "export 10:30.csv").write_text(_customers("C1"))
+    with pytest.raises(IngestError, match=r"export 10:30\.csv: Spark cannot read .* ':'"):
+        ingest_source(spark, SOURCES["customers"], folder.parent, schema=SCHEMA)
+    assert _rows_by_file(spark) == {"customers.csv": 3}
