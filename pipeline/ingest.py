@@ -1130,11 +1130,15 @@ def _move_partitions(spark, staged: _Staged, schema: str) -> None:
         if fs.exists(target) and not fs.rename(
             target, jvm.org.apache.hadoop.fs.Path(replaced, str(i))
         ):
-            raise IngestError(f"cannot move {target} aside to load {name}; nothing of it changed")
+            raise IngestError(
+                f"cannot move {target} aside to load {name}; nothing of it changed. Check "
+                "that the warehouse folder is writable, then re-run `propensity ingest`."
+            )
         if not fs.rename(source, target):
             raise IngestError(
                 f"cannot move the checked rows of {name} from {source} to {target}; its earlier "
-                "rows are in the staging table's _replaced folder. Re-run `propensity ingest`."
+                "rows are in the staging table's _replaced folder. Check that the warehouse folder "
+                "is writable, then re-run `propensity ingest`: the file loads again."
             )
     spark.catalog.refreshTable(table)
 
