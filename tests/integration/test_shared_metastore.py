@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -21,18 +22,21 @@ pytestmark = pytest.mark.spark
 
 BASE_URL = "jdbc:postgresql://127.0.0.1:5432/test"
 
-# each process writes its own table, waits until the other's appears, and reads it
+# Each process writes its own table, then waits until the other's appears and reads it. It
+# waits on events, not on a clock: it gives up only when the parent says the other process
+# has ended (the file named by argv[3]), so a slow machine makes the test slow, not failed.
 PROCESS = """
 import sys, time
+from pathlib import Path
 from pipeline.spark import get_spark
-me, other = sys.argv[1], sys.argv[2]
+me, other, other_ended = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 spark = get_spark()
 spark.sql("create database if not exists shared_demo")
 spark.sql(f"create table shared_demo.from_{me} using parquet as select '{me}' as writer")
-deadline = time.monotonic() + 240
+print(me, "wrote", f"shared_demo.from_{me}", flush=True)
 while not spark.catalog.tableExists(f"shared_demo.from_{other}"):
-    if time.monotonic() > deadline:
-        sys.exit(f"{me}: never saw shared_demo.from_{other}")
+    if other_ended.exists() and not spark.catalog.tableExists(f"shared_demo.from_{other}"):
+        sys.exit(f"{me}: {other} ended without shared_demo.from_{other} appearing here")
     time.sleep(1)
 print(me, "read", spark.table(f"shared_demo.from_{other}").first().writer, flush=True)
 """
@@ -76,11 +80,14 @@ def test_two_spark_processes_share_one_postgres_metastore(metastore_url, tmp_pat
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROPENSITY_")}
     env.pop("SPARK_REMOTE", None)
     processes = {}
+    ended = {me: tmp_path / f"{me}.ended" for me in ("a", "b")}
+    logs = {me: tmp_path / f"{me}.log" for me in ("a", "b")}
+    sinks = {me: logs[me].open("w") for me in ("a", "b")}
     for me, other in (("a", "b"), ("b", "a")):
         # separate state folders: only the metastore is shared
         home = tmp_path / me
         processes[me] = subprocess.Popen(
-            [sys.executable, "-c", PROCESS, me, other],
+            [sys.executable, "-c", PROCESS, me, other, str(ended[other])],
             env={
                 **env,
                 "PROPENSITY_HOME": str(home),
@@ -88,14 +95,29 @@ def test_two_spark_processes_share_one_postgres_metastore(metastore_url, tmp_pat
                 "SPARK_MASTER": "local[1]",
             },
             cwd=PROJECT_DIR,
-            stdout=subprocess.PIPE,
+            stdout=sinks[me],
             stderr=subprocess.STDOUT,
-            text=True,
         )
-    outputs = {me: p.communicate(timeout=400)[0] for me, p in processes.items()}
-    for me, process in processes.items():
-        assert process.returncode == 0, outputs[me][-3000:]
-    assert "a read b" in outputs["a"] and "b read a" in outputs["b"]
+    # tell each process when the other has ended, so neither waits for a table that will
+    # not come; the only clock is a generous bound against a hung JVM
+    deadline = time.monotonic() + 900
+    while any(p.poll() is None for p in processes.values()) and time.monotonic() < deadline:
+        for me, process in processes.items():
+            if process.poll() is not None:
+                ended[me].touch()
+        time.sleep(0.5)
+    for process in processes.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    for sink in sinks.values():
+        sink.close()
+    outputs = {me: logs[me].read_text() for me in processes}
+    report = "\n".join(
+        f"--- {me} (exit {p.returncode}):\n{outputs[me][-3000:]}" for me, p in processes.items()
+    )
+    assert all(p.returncode == 0 for p in processes.values()), report
+    assert "a read b" in outputs["a"] and "b read a" in outputs["b"], report
 
 
 def test_a_wrong_metastore_url_says_what_is_supported():
