@@ -1063,13 +1063,20 @@ def _drop_staging(spark, source: Source, schema: str) -> None:
         spark.sql(f"drop table if exists {table}")
 
 
+def _catalog_and_identifier(spark, table: str):
+    """The session catalog (JVM) and a ``schema.name`` table's identifier in it (a classic
+    session only)."""
+    jvm = spark._jvm
+    schema, name = table.split(".")
+    ident = jvm.org.apache.spark.sql.catalyst.TableIdentifier(name, jvm.scala.Some(schema))
+    return spark._jsparkSession.sessionState().catalog(), ident
+
+
 def _table_partitions(spark, table: str) -> dict[tuple[str, ...], Any]:
     """A table's partitions from the session catalog: values (in the table's partition
     column order) -> location as a Hadoop Path. One metastore call for all of them."""
     jvm = spark._jvm
-    schema, name = table.split(".")
-    ident = jvm.org.apache.spark.sql.catalyst.TableIdentifier(name, jvm.scala.Some(schema))
-    catalog = spark._jsparkSession.sessionState().catalog()
+    catalog, ident = _catalog_and_identifier(spark, table)
     columns = list(
         jvm.scala.jdk.javaapi.CollectionConverters.asJava(
             catalog.getTableMetadata(ident).partitionColumnNames()
@@ -1145,11 +1152,8 @@ def _move_partitions(spark, staged: _Staged, schema: str) -> None:
 
 def _table_location(spark, table: str):
     """A table's folder, as a Hadoop Path (a classic session only)."""
-    jvm = spark._jvm
-    schema, name = table.split(".")
-    ident = jvm.org.apache.spark.sql.catalyst.TableIdentifier(name, jvm.scala.Some(schema))
-    uri = spark._jsparkSession.sessionState().catalog().getTableMetadata(ident).location()
-    return jvm.org.apache.hadoop.fs.Path(uri)
+    catalog, ident = _catalog_and_identifier(spark, table)
+    return spark._jvm.org.apache.hadoop.fs.Path(catalog.getTableMetadata(ident).location())
 
 
 def _same_file_system(spark, staged: _Staged, schema: str) -> bool:
