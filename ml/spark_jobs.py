@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -146,35 +147,73 @@ def score(df, model: ScoringModel, spark, model_version: str):
     return df.select(*keep, *features).mapInPandas(score_partition, schema)
 
 
-def shap_long(df, model: ScoringModel, spark, model_version: str):
-    """Exact TreeSHAP per customer and feature, long format (mapInPandas)."""
+def _rows_of(offsets, flat, **options):
+    """An Arrow list array: ``flat`` (one row's elements after another) cut at ``offsets``."""
+    import pyarrow as pa
+
+    return pa.ListArray.from_arrays(offsets, pa.array(flat, **options))
+
+
+def shap_vectors(df, model: ScoringModel, spark, model_version: str):
+    """Exact TreeSHAP per row as three aligned arrays (mapInArrow): the model's feature
+    names, the row's feature values (null where missing) and their SHAP values, with the
+    base value, and ``driver_order``: the features' positions in the arrays, largest SHAP
+    value first (ties by feature name), so top drivers need no sort in SQL. One row per
+    input row; the long form (one row per feature) is the view churn_shap_values.
+
+    The arrays are built as Arrow lists straight from the flat NumPy results (one offsets
+    buffer shared by all four), not as a pandas column of per-row arrays."""
+    import pyarrow as pa
+
     payload = ship(spark, model.to_bytes())
     features = model.feature_names_
     schema = (
-        "customer_id string, model_version string, feature_name string, "
-        "feature_value double, shap_value double, base_value double, as_of_month date"
+        "customer_id string, model_version string, feature_names array<string>, "
+        "feature_values array<double>, shap_values array<double>, driver_order array<int>, "
+        "base_value double, as_of_month date"
     )
+    # each feature's place in name order, the tie-break between equal SHAP values
+    name_rank = np.argsort(np.argsort(np.array(features, dtype=object), kind="stable"))
 
-    def explain_partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def explain_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         booster = _model_from_broadcast(payload)
+        names = np.array(features, dtype=object)
         for batch in batches:
-            if batch.empty:
+            if batch.num_rows == 0:
                 continue
-            values, base = booster.shap_values(batch)
+            frame = batch.to_pandas()
+            values, base = booster.shap_values(frame)
             n, k = values.shape
-            yield pd.DataFrame(
-                {
-                    "customer_id": np.repeat(batch["customer_id"].to_numpy(), k),
-                    "model_version": model_version,
-                    "feature_name": np.tile(np.array(features, dtype=object), n),
-                    "feature_value": batch[features].astype(float).to_numpy().reshape(-1),
-                    "shap_value": values.reshape(-1).astype(float),
-                    "base_value": np.repeat(base.astype(float), k),
-                    "as_of_month": np.repeat(batch["as_of_month"].to_numpy(), k),
-                }
+            observed = frame[features].astype(float).to_numpy()
+            # lexsort: the last key sorts first (SHAP descending), then the name's rank
+            order = np.lexsort((np.broadcast_to(name_rank, values.shape), -values), axis=1)
+            offsets = pa.array(np.arange(0, (n + 1) * k, k, dtype=np.int32))
+            listed = partial(_rows_of, offsets)
+            yield pa.RecordBatch.from_arrays(
+                [
+                    batch.column("customer_id"),
+                    pa.array(np.full(n, model_version, dtype=object), pa.string()),
+                    listed(np.tile(names, n), type=pa.string()),
+                    # from_pandas: NaN (a missing value) becomes null, as in the feature table
+                    listed(observed.reshape(-1), from_pandas=True),
+                    listed(values.astype(float).reshape(-1)),
+                    listed(order.astype(np.int32).reshape(-1)),
+                    pa.array(np.asarray(base, dtype=float)),
+                    batch.column("as_of_month"),
+                ],
+                names=[
+                    "customer_id",
+                    "model_version",
+                    "feature_names",
+                    "feature_values",
+                    "shap_values",
+                    "driver_order",
+                    "base_value",
+                    "as_of_month",
+                ],
             )
 
-    return df.select(*ID_COLUMNS, *features).mapInPandas(explain_partition, schema)
+    return df.select(*ID_COLUMNS, *features).mapInArrow(explain_partition, schema)
 
 
 def shap_wide(df, model: ScoringModel, spark, keep: tuple[str, ...] = ()):

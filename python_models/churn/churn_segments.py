@@ -2,8 +2,8 @@
 
 Two populations get a segment:
 
-* ``scored``: every customer in churn_scores (their SHAP vectors, the values of
-  churn_shap_values, computed here wide in one pass);
+* ``scored``: every customer in churn_scores (their SHAP vectors, read from
+  churn_shap_vectors, which computes them once);
 * ``backtest``: the customer-months of the validation window (the latest
   ``validation_months`` labelled as_of_months, out of sample for the model that selected
   the champion), explained by the same model; at most ``max_backtest_rows`` of them, a
@@ -55,11 +55,22 @@ def model(dbt, session):
         )
     segmenter, stable_id, new_ids = ShapSegmenter.from_table(fit, names)
 
-    population = dbt.ref("customer_features_monthly").join(
-        dbt.ref("churn_scores").select("customer_id", "as_of_month"),
-        ["customer_id", "as_of_month"],
+    # the scored customers' SHAP values, computed once by churn_shap_vectors: its arrays
+    # follow the model's feature order, one column per feature here
+    vectors = dbt.ref("churn_shap_vectors")
+    stale = vectors.where(F.col("model_version") != F.lit(version)).limit(1).count()
+    if stale:
+        raise RuntimeError(
+            f"churn_shap_vectors explains another model than {version}, the one that scores: "
+            "rebuild with `propensity dbt build --select churn_shap_vectors+`"
+        )
+    position = {name: i for i, name in enumerate(classifier.feature_names_)}
+    scored = vectors.select(
+        "customer_id",
+        "as_of_month",
+        "model_version",
+        *(F.col("shap_values")[position[name]].alias(name) for name in names),
     )
-    scored = shap_wide(population, classifier, session).withColumn("model_version", F.lit(version))
 
     window = dbt.ref("churn_training_set").where(F.col("dataset_split") == "validation")
     limit = int(dbt.config.get("max_backtest_rows"))

@@ -90,6 +90,42 @@ def test_shap_explains_every_score_exactly(spark, pipeline_run):
     assert worst < 1e-3
 
 
+def test_top_drivers_are_each_customers_largest_shap_values(spark, pipeline_run):
+    """churn_top_drivers ranks within each row of churn_shap_vectors; ranking the long view
+    across rows (largest SHAP value first, ties by feature name) must give the same rows."""
+    long_form = _one(spark, "select count(*) from analytics.churn_shap_values")
+    vectors = spark.table("analytics.churn_shap_vectors")
+    features = len(vectors.first()["feature_names"])
+    assert long_form == vectors.count() * features
+    # a missing value is null, as in the feature table, never NaN (the API writes JSON)
+    assert (
+        _one(spark, "select count(*) from analytics.churn_shap_values where isnan(feature_value)")
+        == 0
+    )
+    differing = _one(
+        spark,
+        """
+        with ranked as (
+            select customer_id, feature_name, feature_value, shap_value,
+                row_number() over (
+                    partition by customer_id order by shap_value desc, feature_name) as rank
+            from analytics.churn_shap_values)
+        select count(*) from (
+            (select customer_id, feature_name, shap_value, rank from ranked
+             where rank <= 3
+             except all
+             select customer_id, feature_name, shap_value, driver_rank
+             from analytics.churn_top_drivers)
+            union all
+            (select customer_id, feature_name, shap_value, driver_rank
+             from analytics.churn_top_drivers
+             except all
+             select customer_id, feature_name, shap_value, rank from ranked
+             where rank <= 3))""",
+    )
+    assert differing == 0
+
+
 def test_every_scored_customer_has_a_segment_and_top_drivers(spark, pipeline_run):
     missing = _one(
         spark,
@@ -216,14 +252,15 @@ def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipel
 
     api = ancestors("exposure.customer_propensity.churn_api")
     assert "source.customer_propensity.raw.transactions" in api
-    for python_model in (
+    for model in (
         "churn_model_registry",
         "churn_scores",
+        "churn_shap_vectors",
         "churn_shap_values",
         "churn_segments",
         "churn_segmenter",
     ):
-        assert f"model.customer_propensity.{python_model}" in api
+        assert f"model.customer_propensity.{model}" in api
     assert "exposure.customer_propensity.churn_dashboard" in manifest["exposures"]
 
 

@@ -1,9 +1,10 @@
--- Exact TreeSHAP: for every scored customer, base value + attributions = the model margin.
+-- Exact TreeSHAP: for every scored customer, base value + attributions = the model margin,
+-- and the arrays of churn_shap_vectors are aligned (one element per feature name).
 with
 
-shap_values as (
+shap_vectors as (
 
-    select * from {{ ref('churn_shap_values') }}
+    select * from {{ ref('churn_shap_vectors') }}
 
 ),
 
@@ -17,19 +18,24 @@ summed as (
 
     select
         customer_id,
-        sum(shap_value) + max(base_value) as explained_margin
+        base_value + aggregate(shap_values, cast(0 as double), (total, x) -> total + x)
+            as explained_margin,
+        size(feature_names) = size(shap_values)
+        and size(feature_values) = size(shap_values)
+        and size(driver_order) = size(shap_values) as is_aligned
 
-    from shap_values
-    group by customer_id
+    from shap_vectors
 
 )
 
 select
     scores.customer_id,
     scores.churn_score_margin,
-    summed.explained_margin
+    summed.explained_margin,
+    summed.is_aligned
 from scores
 left join summed
     on scores.customer_id = summed.customer_id
 where summed.explained_margin is null
+    or not summed.is_aligned
     or abs(summed.explained_margin - scores.churn_score_margin) > 1e-3

@@ -1,10 +1,12 @@
 -- Each scored customer's strongest churn drivers: the features whose SHAP values push the
--- score up the most, with a readable description.
+-- score up the most, with a readable description. churn_shap_vectors ranks each customer's
+-- features as it computes them (driver_order: largest SHAP value first, ties by feature
+-- name), so no sort is needed here.
 with
 
-shap_values as (
+shap_vectors as (
 
-    select * from {{ ref('churn_shap_values') }}
+    select * from {{ ref('churn_shap_vectors') }}
 
 ),
 
@@ -17,17 +19,19 @@ feature_dictionary as (
 ranked as (
 
     select
-        customer_id,
-        model_version,
-        feature_name,
-        feature_value,
-        shap_value,
-        as_of_month,
-        row_number() over (
-            partition by customer_id order by shap_value desc, feature_name asc
-        ) as driver_rank
+        shap_vectors.customer_id,
+        shap_vectors.model_version,
+        shap_vectors.as_of_month,
+        driver.rank_index + 1 as driver_rank,
+        -- driver_order holds array positions from 0; element_at counts from 1
+        element_at(shap_vectors.feature_names, driver.position + 1) as feature_name,
+        element_at(shap_vectors.feature_values, driver.position + 1) as feature_value,
+        element_at(shap_vectors.shap_values, driver.position + 1) as shap_value
 
-    from shap_values
+    from shap_vectors
+        lateral view posexplode(
+            slice(shap_vectors.driver_order, 1, {{ var('top_drivers_per_customer') }})
+        ) driver as rank_index, position
 
 ),
 
@@ -48,7 +52,6 @@ final as (
     from ranked
     left join feature_dictionary
         on ranked.feature_name = feature_dictionary.feature_name
-    where ranked.driver_rank <= {{ var('top_drivers_per_customer') }}
 
 )
 

@@ -1,0 +1,18 @@
+"""Exact TreeSHAP per scored customer, one row each: the model's feature names, the
+customer's feature values and their SHAP values as three aligned arrays, and the base value.
+
+For every customer: base_value + sum(shap_values) == churn_scores.churn_score_margin.
+Computed once, in Spark (mapInPandas with the model broadcast); churn_shap_values (one row
+per customer and feature), churn_top_drivers and churn_segments all read it.
+"""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from ml.spark_jobs import load_current_model, shap_vectors
+
+    scores = dbt.ref("churn_scores").select("customer_id", "as_of_month")
+    features = dbt.ref("customer_features_monthly")
+    version, classifier = load_current_model(dbt.ref("churn_model_registry"))
+    population = features.join(scores, ["customer_id", "as_of_month"], "inner")
+    return shap_vectors(population, classifier, session, version)
