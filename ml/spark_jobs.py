@@ -1,7 +1,7 @@
 """The Spark edge of the ML code: training-sample collection, scoring and SHAP in Spark.
 
-Scoring and SHAP run as ``mapInPandas`` over partitions with the serialised model broadcast
-once; nothing but bounded samples and one-row summaries ever reaches the driver.
+Scoring (``mapInPandas``) and SHAP (``mapInArrow``) run over partitions with the serialised
+model broadcast once; nothing but bounded samples and one-row summaries ever reaches the driver.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 customer's feature values and their SHAP values as three aligned arrays, and the base value.
 
 For every customer: base_value + sum(shap_values) == churn_scores.churn_score_margin.
-Computed once, in Spark (mapInPandas with the model broadcast); churn_shap_values (one row
+Computed once, in Spark (mapInArrow with the model broadcast); churn_shap_values (one row
 per customer and feature), churn_top_drivers and churn_segments all read it.
 """
 
