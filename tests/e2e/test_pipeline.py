@@ -236,6 +236,27 @@ def test_rebuilding_unchanged_data_registers_no_new_model(spark, pipeline_run):
     assert [r.model_version for r in rows] == [version]
 
 
+def test_uniqueness_tests_skip_partial_aggregation_yet_find_duplicates(spark, pipeline_run):
+    """macros/materializations/test_uniqueness.sql: a uniqueness test runs without Spark's
+    pre-shuffle aggregation, still counts a duplicate, and leaves the setting reset."""
+    table = "analytics_reference.feature_dictionary"
+    setting = "spark.sql.execution.bypassPartialAggregation"
+    log = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+    spark.sql(f"insert into {table} select * from {table} order by feature_name limit 1")
+    try:
+        start = log.stat().st_size
+        assert cli.main(["dbt", "test", "--select", "unique_feature_dictionary_feature_name"]) != 0
+        with log.open() as f:
+            f.seek(start)
+            text = f.read()
+        assert "Got 1 result" in text, text[-3000:]
+        assert f"set {setting}=true" in text and f"reset {setting}" in text
+        assert spark.conf.get(setting, "false") == "false"
+    finally:
+        assert cli.main(["dbt", "seed", "--select", "feature_dictionary"]) == 0
+    assert _one(spark, f"select count(*) - count(distinct feature_name) from {table}") == 0
+
+
 def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipeline_run):
     assert cli.main(["dbt", "docs", "generate"]) == 0
     manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
