@@ -62,15 +62,16 @@ def registered_features(feature_dictionary) -> list[str]:
     return [row.feature_name for row in rows]
 
 
-def fingerprint(df, columns: list[str]) -> str:
-    """Order-independent content hash of a DataFrame, computed in Spark."""
-    from pyspark.sql import functions as F
-
-    row = df.select(
-        F.count(F.lit(1)).alias("n"),
-        F.sum(F.xxhash64(*[F.col(c) for c in columns]).cast("decimal(38,0)")).alias("h"),
-    ).first()
-    return hashlib.sha256(f"{row['n']}:{row['h']}".encode()).hexdigest()[:16]
+def sample_fingerprint(frame: pd.DataFrame, total_rows: int, fraction: float) -> str:
+    """Content hash of what a model is trained on: the bounded sample's rows (in their
+    deterministic order), its columns, and the size and fraction of the set it was drawn
+    from. Training sees only the sample, so the same sample gives the same model; hashing it
+    in pandas replaces a hash of every value of the whole training set in Spark (a full
+    scan of the widest table, about 7 s at 200,000 customers)."""
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest = hashlib.sha256(json.dumps([list(frame.columns), total_rows, fraction]).encode())
+    digest.update(rows.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def bounded_sample(

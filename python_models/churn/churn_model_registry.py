@@ -1,9 +1,9 @@
 """Train the churn model, compare it with the baselines, calibrate it, and register it.
 
-One row per training run (incremental append). The version id is a hash of the training
-data, the features, the definition and the search settings, so re-running dbt on unchanged
-data adds no row and writes no artifact. Training uses at most ``max_training_rows`` rows
-sampled in Spark (deterministic for a seed; the fraction is recorded). The method is in
+One row per training run (incremental append). Training uses at most ``max_training_rows``
+rows sampled in Spark (deterministic for a seed; the fraction is recorded). The version id
+is a hash of that sample, the features, the definition and the search settings, so
+re-running dbt on unchanged data adds no row and writes no artifact. The method is in
 ``ml/training.py``; this model is its Spark and registry edge.
 
 Champion and challenger: each row's XGBoost model is the challenger. It is promoted only when
@@ -81,8 +81,8 @@ def model(dbt, session):
         LABEL_COLUMN,
         bounded_sample,
         feature_columns,
-        fingerprint,
         registered_features,
+        sample_fingerprint,
         version_id,
     )
     from ml.store import ModelStore
@@ -107,7 +107,6 @@ def model(dbt, session):
         random_state=int(dbt.config.get("random_state")),
     )
     columns = ["customer_id", "as_of_month", "dataset_split", LABEL_COLUMN, *features]
-    data_hash = fingerprint(training, columns)
     months = (
         training.groupBy("dataset_split")
         .agg(
@@ -132,6 +131,12 @@ def model(dbt, session):
                 f"the first validation month {first_valid} is only {gap} months after the last "
                 f"training month {last_train}: training labels would read the validation period"
             )
+    # training sees only this bounded, deterministic sample, so the sample identifies the
+    # data: the version is its hash (with the settings and features), and it is drawn first
+    frame, fraction = bounded_sample(
+        training.select(*columns), int(dbt.config.get("max_training_rows")), settings.random_state
+    )
+    data_hash = sample_fingerprint(frame, sum(r["rows"] for r in months), fraction)
     end_month = str(span.get("validation", ("", ""))[1])
     fit_settings = {**settings.fingerprint(), "churn_definition": churn_definition}
     if backend != "local":  # a model trained elsewhere is its own version
@@ -144,9 +149,6 @@ def model(dbt, session):
             log.info("model %s is already registered: nothing to train", version)
             return session.createDataFrame([], SCHEMA)
 
-    frame, fraction = bounded_sample(
-        training.select(*columns), int(dbt.config.get("max_training_rows")), settings.random_state
-    )
     trained_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     identity = {
         "model_version": version,

@@ -182,3 +182,20 @@ def test_rfm_baseline_explains_its_margin_exactly_with_missing_values():
     model = ScoringModel(baseline, None, "rfm_logistic_regression")
     clone = ScoringModel.from_bytes(model.to_bytes())
     np.testing.assert_allclose(clone.predict_proba(frame), model.predict_proba(frame))
+
+
+def test_sample_fingerprint_changes_with_any_value_and_with_the_draw():
+    """The model version hashes the bounded sample training sees (ml.spark_jobs)."""
+    from ml.spark_jobs import sample_fingerprint
+
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "b"], "x": [1.0, np.nan], "as_of_month": ["2024-01", "2024-01"]}
+    )
+    same = sample_fingerprint(frame.copy(), 10, 0.2)
+    assert sample_fingerprint(frame, 10, 0.2) == same
+    changed = frame.copy()
+    changed.loc[1, "x"] = 0.0
+    assert sample_fingerprint(changed, 10, 0.2) != same
+    assert sample_fingerprint(frame, 11, 0.2) != same
+    assert sample_fingerprint(frame, 10, 0.3) != same
+    assert sample_fingerprint(frame.rename(columns={"x": "y"}), 10, 0.2) != same
