@@ -5,7 +5,11 @@
 -- Nearly every (customer, month) key here is distinct within a task, so Spark's aggregation
 -- before the shuffle reduces little and costs a hash map of millions of keys: it is bypassed
 -- for this model alone (the whole query 43.4 s -> 35.7 s at 200,000 customers).
+-- It is written without Parquet dictionaries: most of its numeric columns have too many
+-- distinct values for one, so the writer builds each dictionary only to abandon it
+-- (60.3 s -> 52.8 s for query and write at 200,000 customers, files 21% larger).
 {{ config(
+    options={'parquet.enable.dictionary': 'false'},
     pre_hook="set spark.sql.execution.bypassPartialAggregation=true",
     post_hook="reset spark.sql.execution.bypassPartialAggregation",
 ) }}

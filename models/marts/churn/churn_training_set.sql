@@ -4,6 +4,10 @@
 --     validation period; used only to refit the final model, never to select it;
 --   * train: everything earlier. The last train month + H <= the first validation month, so
 --     no training label reads the validation period (tests/singular enforces it).
+-- Written without Parquet dictionaries: nearly every one of its numeric columns has too many
+-- distinct values for one, so the writer builds each dictionary only to abandon it. Query
+-- and write at 200,000 customers: 24.5-29.8 s -> 19.3-20.9 s, files 24% larger (README).
+{{ config(options={'parquet.enable.dictionary': 'false'}) }}
 {%- set horizon = var('churn_horizon_months') %}
 {%- set validation_months = var('validation_months') %}
 with

@@ -2,6 +2,10 @@
 -- or before as_of_month (trailing and to-date windows, listed once in macro
 -- windowed_features), and economic indicators as published by then. No calendar terms: a
 -- month-of-year feature mostly learns when labels were collected, not who churns.
+-- Written without Parquet dictionaries: nearly every one of its numeric columns has too many
+-- distinct values for one, so the writer builds each dictionary only to abandon it. Query
+-- and write at 200,000 customers: 55.3 s -> 43.3 s, files 13% larger (README, Performance).
+{{ config(options={'parquet.enable.dictionary': 'false'}) }}
 {%- set running_totals = windowed_feature_running_totals('customer_id') %}
 with
 
