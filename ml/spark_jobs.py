@@ -30,6 +30,7 @@ NON_FEATURE_COLUMNS = {
     "latest_event_at",
     "is_churned_within_horizon",
     "dataset_split",
+    "sample_fraction",
 }
 LABEL_COLUMN = "is_churned_within_horizon"
 

@@ -1,10 +1,11 @@
 """Train the churn model, compare it with the baselines, calibrate it, and register it.
 
-One row per training run (incremental append). Training uses at most ``max_training_rows``
-rows sampled in Spark (deterministic for a seed; the fraction is recorded). The version id
-is a hash of that sample, the features, the definition and the search settings, so
-re-running dbt on unchanged data adds no row and writes no artifact. The method is in
-``ml/training.py``; this model is its Spark and registry edge.
+One row per training run (incremental append). Training uses the rows of
+``churn_training_set``: at most about ``max_training_rows``, a seeded hash sample of the
+labelled rows drawn in Spark (its fraction is recorded). The version id is a hash of them,
+the features, the definition and the search settings, so re-running dbt on unchanged data
+adds no row and writes no artifact. The method is in ``ml/training.py``; this model is its
+Spark and registry edge.
 
 Champion and challenger: each row's XGBoost model is the challenger. It is promoted only when
 it beats the RFM logistic regression out of time; otherwise the previous champion keeps
@@ -78,8 +79,8 @@ def model(dbt, session):
 
     from ml.scoring_model import RFM_LOGISTIC_REGRESSION, XGBOOST, artifact_to_bytes
     from ml.spark_jobs import (
+        ID_COLUMNS,
         LABEL_COLUMN,
-        bounded_sample,
         feature_columns,
         registered_features,
         sample_fingerprint,
@@ -118,7 +119,17 @@ def model(dbt, session):
         .collect()
     )
     span = {r["dataset_split"]: (r["first_month"], r["last_month"]) for r in months}
-    # fail fast, on the whole training set, before anything is registered or written
+    # churn_training_set is the bounded sample: a hash sample exceeds its target by a few
+    # standard deviations (the square root of the target) at most, never by more
+    rows = sum(r["rows"] for r in months)
+    limit = int(dbt.config.get("max_training_rows"))
+    if rows > limit + 5 * limit**0.5 + 10:
+        raise RuntimeError(
+            f"churn_training_set holds {rows:,} rows, more than max_training_rows ({limit:,}) "
+            "allows: it was built with other vars. Rebuild it with the same vars: "
+            "`propensity dbt build --select churn_training_set+`"
+        )
+    # fail fast, on the training set, before anything is registered or written
     check_label_counts(
         {r["dataset_split"]: (r["rows"], r["churners"] or 0) for r in months},
         settings.min_positives,
@@ -131,12 +142,17 @@ def model(dbt, session):
                 f"the first validation month {first_valid} is only {gap} months after the last "
                 f"training month {last_train}: training labels would read the validation period"
             )
-    # training sees only this bounded, deterministic sample, so the sample identifies the
-    # data: the version is its hash (with the settings and features), and it is drawn first
-    frame, fraction = bounded_sample(
-        training.select(*columns), int(dbt.config.get("max_training_rows")), settings.random_state
+    # churn_training_set is already the bounded, deterministic sample (max_training_rows):
+    # its rows identify the data, so the version is their hash (with the settings and the
+    # features), taken before anything is trained
+    fraction = float(training.select("sample_fraction").first()["sample_fraction"])
+    frame = (
+        training.select(*columns)
+        .toPandas()
+        .sort_values(list(ID_COLUMNS), kind="stable")
+        .reset_index(drop=True)
     )
-    data_hash = sample_fingerprint(frame, sum(r["rows"] for r in months), fraction)
+    data_hash = sample_fingerprint(frame, rows, fraction)
     end_month = str(span.get("validation", ("", ""))[1])
     fit_settings = {**settings.fingerprint(), "churn_definition": churn_definition}
     if backend != "local":  # a model trained elsewhere is its own version

@@ -6,10 +6,11 @@ Two populations get a segment:
   churn_shap_vectors, which computes them once);
 * ``backtest``: the customer-months of the validation window (the latest
   ``validation_months`` labelled as_of_months, out of sample for the model that selected
-  the champion), explained by the same model; at most ``max_backtest_rows`` of them, a
-  seeded hash sample of (customer, month). Their outcome is known, so
-  churn_segment_profiles can report each segment's observed churn rate, pooled over the
-  window's months so that it rests on enough churners.
+  the champion), explained by the same model: the validation rows of churn_training_set
+  (itself a seeded sample when there are more than ``max_training_rows`` labelled rows),
+  at most ``max_backtest_rows`` of them, a seeded hash sample of (customer, month). Their
+  outcome is known, so churn_segment_profiles can report each segment's observed churn
+  rate, pooled over the window's months so that it rests on enough churners.
 
 The segmenter (UMAP + HDBSCAN fitted on a bounded sample, with ids matched to the previous
 build's) is rebuilt from the table churn_segmenter, which holds at most ``max_fit_rows``

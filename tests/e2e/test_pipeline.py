@@ -257,6 +257,53 @@ def test_uniqueness_tests_skip_partial_aggregation_yet_find_duplicates(spark, pi
     assert _one(spark, f"select count(*) - count(distinct feature_name) from {table}") == 0
 
 
+def test_training_set_keeps_a_seeded_sample_when_there_are_too_many_labelled_rows(
+    spark, pipeline_run
+):
+    """churn_training_set keeps every labelled row up to max_training_rows, and above it the
+    rows whose seeded hash falls below the fraction, with the split decided on all rows; the
+    registry refuses a training set larger than its own max_training_rows allows."""
+    from pyspark.sql import functions as F
+
+    table = "analytics.churn_training_set"
+    keys = ["customer_id", "as_of_month"]
+    everything = spark.table(table).select(*keys, "dataset_split", "sample_fraction").collect()
+    labelled = _one(spark, "select count(*) from analytics.churn_labels where is_label_known")
+    assert len(everything) == labelled and {r.sample_fraction for r in everything} == {1.0}
+    split = {(r.customer_id, r.as_of_month): r.dataset_split for r in everything}
+    target = labelled // 3
+    fraction = target / labelled
+    expected = {
+        (r.customer_id, r.as_of_month)
+        for r in spark.table(table)
+        .where(F.pmod(F.xxhash64(F.lit(42), *keys), F.lit(1_000_000)) < int(fraction * 1_000_000))
+        .select(*keys)
+        .collect()
+    }
+    try:
+        vars_ = json.dumps({"max_training_rows": target})
+        assert cli.main(["dbt", "run", "--select", "churn_training_set", "--vars", vars_]) == 0
+        rows = spark.table(table).select(*keys, "dataset_split", "sample_fraction").collect()
+        assert {(r.customer_id, r.as_of_month) for r in rows} == expected
+        assert abs(len(rows) - target) < 0.2 * target
+        assert all(r.sample_fraction == pytest.approx(fraction) for r in rows)
+        assert all(r.dataset_split == split[(r.customer_id, r.as_of_month)] for r in rows)
+        assert {r.dataset_split for r in rows} == set(split.values())
+
+        log = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+        start = log.stat().st_size
+        vars_ = json.dumps({"max_training_rows": target // 4})
+        assert cli.main(["dbt", "run", "--select", "churn_model_registry", "--vars", vars_]) != 0
+        with log.open() as f:
+            f.seek(start)
+            text = f.read()
+        assert f"churn_training_set holds {len(rows):,} rows" in text, text[-3000:]
+        assert "Rebuild it with the same vars" in text
+    finally:
+        assert cli.main(["dbt", "run", "--select", "churn_training_set"]) == 0
+    assert _one(spark, f"select count(*) from {table}") == labelled
+
+
 def test_docs_lineage_runs_from_sources_through_python_models_to_consumers(pipeline_run):
     assert cli.main(["dbt", "docs", "generate"]) == 0
     manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
