@@ -115,6 +115,7 @@ def model(dbt, session):
             F.max("as_of_month").alias("last_month"),
             F.count(F.lit(1)).alias("rows"),
             F.sum(F.col(LABEL_COLUMN).cast("int")).alias("churners"),
+            F.max("sample_fraction").alias("sample_fraction"),
         )
         .collect()
     )
@@ -145,7 +146,7 @@ def model(dbt, session):
     # churn_training_set is already the bounded, deterministic sample (max_training_rows):
     # its rows identify the data, so the version is their hash (with the settings and the
     # features), taken before anything is trained
-    fraction = float(training.select("sample_fraction").first()["sample_fraction"])
+    fraction = max(float(r["sample_fraction"]) for r in months)  # one value per table
     frame = (
         training.select(*columns)
         .toPandas()
