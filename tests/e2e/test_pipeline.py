@@ -257,6 +257,41 @@ def test_uniqueness_tests_skip_partial_aggregation_yet_find_duplicates(spark, pi
     assert _one(spark, f"select count(*) - count(distinct feature_name) from {table}") == 0
 
 
+def test_sampled_transaction_id_test_reports_every_duplicated_id_in_its_sample(spark, pipeline_run):
+    """tests/generic/expect_column_values_to_be_unique.sql with max_checked_values: an id in
+    the hash sample is checked with all its copies; with the whole table in the sample (the
+    default at this size) every duplicated id is reported."""
+    from pyspark.sql import functions as F
+
+    table = "analytics_staging.stg_raw__transactions"
+    test = "stg_raw__transactions,test_name:expect_column_values_to_be_unique"
+    log = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+    rows = _one(spark, f"select count(*) from {table}") + 2
+    max_ids = rows // 4
+    bucket = F.pmod(F.xxhash64("transaction_id"), F.lit(1_000_000))
+    ids = spark.table(table).select("transaction_id", bucket.alias("bucket"))
+    limit = 1_000_000 * max_ids / rows
+    inside = ids.where(F.col("bucket") < 0.5 * limit).first().transaction_id
+    outside = ids.where(F.col("bucket") > limit + 0.25 * (1_000_000 - limit)).first().transaction_id
+
+    def failures(vars_: dict) -> str:
+        start = log.stat().st_size
+        args = ["dbt", "test", "--select", test, "--vars", json.dumps(vars_)]
+        assert cli.main(args) != 0
+        with log.open() as f:
+            f.seek(start)
+            return f.read()
+
+    duplicates = f"select * from {table} where transaction_id in (?, ?)"
+    spark.sql(f"insert into {table} {duplicates}", args=[inside, outside])
+    try:
+        assert "Got 2 results" in failures({}), "the whole table is in the sample"
+        assert "Got 1 result" in failures({"transaction_id_test_max_ids": max_ids})
+    finally:
+        assert cli.main(["dbt", "run", "--select", "stg_raw__transactions"]) == 0
+    assert _one(spark, f"select count(*) - count(distinct transaction_id) from {table}") == 0
+
+
 def test_training_set_keeps_a_seeded_sample_when_there_are_too_many_labelled_rows(
     spark, pipeline_run
 ):
