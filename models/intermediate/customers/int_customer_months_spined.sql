@@ -5,6 +5,17 @@
 --     and long-quiet customers stay in the population until they buy again or forever.
 -- Region and segment are the versions valid at the month's end (snapshot customers_snapshot),
 -- null before the first version the source recorded.
+--
+-- In the contractual population every join is on customer_id, and the months are then
+-- matched on (customer_id, as_of_month). Spark re-shuffles both sides of that last join by
+-- both keys unless told that rows already partitioned by customer_id will do
+-- (spark.sql.requireAllClusterKeysForCoPartition off, for this model alone): 43.3-59.3 s ->
+-- 29.4-33.6 s for the query at 1,000,000 customers, two rounds alternating in one Spark
+-- process, the same rows.
+{{ config(
+    pre_hook="set spark.sql.requireAllClusterKeysForCoPartition=false",
+    post_hook="reset spark.sql.requireAllClusterKeysForCoPartition",
+) }}
 {%- set definition = churn_definition() %}
 with
 
