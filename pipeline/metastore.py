@@ -70,7 +70,8 @@ INIT_LOCK_KEY = 7_402_118_305
 def shared_metastore_ready():
     """Prepare the shared PostgreSQL metastore for a Spark process starting inside the block.
 
-    Creates the schema when missing. DataNucleus creates the metastore's tables on first
+    Creates the schema when missing, under the lock below (two concurrent `create schema if
+    not exists` can fail in PostgreSQL). DataNucleus creates the metastore's tables on first
     use, and two JVMs doing that at once fail ("relation VERSION does not exist"), so while
     the tables do not exist yet the block runs under a PostgreSQL advisory lock: the body
     should start Spark and touch the catalog. Yields whether this process initialises it.
@@ -109,28 +110,36 @@ def shared_metastore_ready():
                 f"cannot reach the shared metastore {url}: {reason.strip()}. Check that "
                 "PostgreSQL runs, and PROPENSITY_METASTORE_USER / PROPENSITY_METASTORE_PASSWORD"
             ) from None
+
+        def advisory(call: str) -> None:
+            statement = connection.prepareStatement(f"select {call}(?)")
+            statement.setLong(1, INIT_LOCK_KEY)
+            statement.execute()
+
         try:
-            # the name matched SCHEMA_NAME: letters, digits and underscores, quoted
-            connection.createStatement().execute(f'create schema if not exists "{schema}"')
-            found = connection.prepareStatement(
-                "select count(*) from information_schema.tables "
-                "where table_schema = ? and table_name = 'VERSION'"
-            )
-            found.setString(1, schema)
-            result = found.executeQuery()
-            result.next()
-            if result.getLong(1) > 0:
-                yield False
-                return
-            locked = connection.prepareStatement("select pg_advisory_lock(?)")
-            locked.setLong(1, INIT_LOCK_KEY)
-            locked.execute()
+            # Under the lock from the schema on: two processes that both run `create schema
+            # if not exists` at once can make PostgreSQL raise a unique violation.
+            advisory("pg_advisory_lock")
+            locked = True
             try:
+                # the name matched SCHEMA_NAME: letters, digits and underscores, quoted
+                connection.createStatement().execute(f'create schema if not exists "{schema}"')
+                found = connection.prepareStatement(
+                    "select count(*) from information_schema.tables "
+                    "where table_schema = ? and table_name = 'VERSION'"
+                )
+                found.setString(1, schema)
+                result = found.executeQuery()
+                result.next()
+                if result.getLong(1) > 0:
+                    advisory("pg_advisory_unlock")
+                    locked = False
+                    yield False
+                    return
                 yield True
             finally:
-                unlock = connection.prepareStatement("select pg_advisory_unlock(?)")
-                unlock.setLong(1, INIT_LOCK_KEY)
-                unlock.execute()
+                if locked:
+                    advisory("pg_advisory_unlock")
         finally:
             connection.close()
     finally:
