@@ -4,12 +4,12 @@
     `expect_compound_columns_to_be_unique`) groups a table by its key. Spark aggregates every
     task's rows before the shuffle as well as after it, which pays only when keys repeat, and
     in a passing uniqueness test no key does: the hash map of millions of distinct keys is
-    pure cost. For these tests alone the pre-shuffle
-    aggregation is skipped (`spark.sql.execution.bypassPartialAggregation`); the result is
-    the same. The setting is reset after the test's query, whether the test passes or finds
-    duplicates. (Should the query itself fail, the setting stays for the rest of that dbt
-    process; it changes how fast aggregations run, never what they return.) Every other test
-    runs dbt's own materialization unchanged. -#}
+    pure cost. For these tests alone the pre-shuffle aggregation is skipped
+    (`spark.sql.execution.bypassPartialAggregation`); the result is the same. The setting is
+    reset after the test's query, whether the test passes or finds duplicates. (Should the
+    query itself fail, the setting stays for the rest of that dbt process; it changes how
+    fast aggregations run, never what they return.) Every other test runs dbt's own
+    materialization unchanged. -#}
 {% materialization test, adapter='spark' %}
     {%- set uniqueness_tests = [
         'unique',
