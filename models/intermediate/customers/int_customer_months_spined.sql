@@ -4,7 +4,8 @@
 --   * non_contractual: a transaction posted on or before the month's end, so one-time buyers
 --     and long-quiet customers stay in the population until they buy again or forever.
 -- Region and segment are the versions valid at the month's end (snapshot customers_snapshot),
--- null before the first version the source recorded.
+-- null before the first version the source recorded; the accounts open at the month's end
+-- are counted, with their monthly fees (null when none is open).
 --
 -- In the contractual population every join is on customer_id, and the months are then
 -- matched on (customer_id, as_of_month). Spark re-shuffles both sides of that last join by
@@ -100,39 +101,39 @@ candidate_months as (
 
 ),
 
-{%- if definition == 'contractual' %}
+-- the accounts open at each month's end (their count and fees are features too)
+accounts_at_month_end as (
 
-open_at_month_end as (
-
-    select distinct
+    select
         candidate_months.customer_id,
-        candidate_months.as_of_month
+        candidate_months.as_of_month,
+        count(accounts.account_id) as open_account_count,
+        coalesce(sum(accounts.monthly_fee), 0) as monthly_fee_total
 
     from candidate_months
     inner join accounts
         on candidate_months.customer_id = accounts.customer_id
         and {{ account_open_at_month_end('accounts', 'candidate_months.as_of_month') }}
+    group by 1, 2
 
 ),
 
 spined as (
 
-    select candidate_months.*
+    select
+        candidate_months.*,
+        accounts_at_month_end.open_account_count,
+        accounts_at_month_end.monthly_fee_total
+
     from candidate_months
-    left semi join open_at_month_end
-        on candidate_months.customer_id = open_at_month_end.customer_id
-        and candidate_months.as_of_month = open_at_month_end.as_of_month
+    left join accounts_at_month_end
+        on candidate_months.customer_id = accounts_at_month_end.customer_id
+        and candidate_months.as_of_month = accounts_at_month_end.as_of_month
+    {%- if definition == 'contractual' %}
+    -- contractual: only the months with an open account (Spark plans an inner join)
+    where accounts_at_month_end.open_account_count is not null
+    {%- endif %}
 
 )
-
-{%- else %}
-
-spined as (
-
-    select * from candidate_months
-
-)
-
-{%- endif %}
 
 select * from spined

@@ -2,19 +2,19 @@
 -- scored; labels need churn_horizon_months after an as-of month to be complete.
 with
 
-transactions as (
+transactions_monthly as (
 
-    select * from {{ ref('stg_raw__transactions') }}
+    select * from {{ ref('int_customer_transactions_aggregated_to_months') }}
 
 ),
 
 final as (
 
     select
-        {{ month_start('min(posted_at)') }} as data_start_month,
-        {{ month_start('max(posted_at)') }} as data_end_month
+        min(activity_month) as data_start_month,
+        max(activity_month) as data_end_month
 
-    from transactions
+    from transactions_monthly
 
 )
 
