@@ -270,20 +270,23 @@ def _check_encoding(path: Path) -> None:
     would otherwise load as mangled text."""
     encoding = file_settings(path).encoding
     decoder = codecs.getincrementaldecoder(encoding)()
-    lines_before = 0
+    offset = 0  # bytes before the chunk
     with _open_text_bytes(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                line = lines_before + chunk[: exc.start].count(b"\n") + 1
-                raise IngestError(
-                    f"{path}: line {line:,} is not {encoding} text (byte "
-                    f"0x{chunk[exc.start]:02x}). Re-export the file as UTF-8, or declare its "
-                    f"encoding in {SETTINGS_FILE} in its folder (e.g. 'encoding: latin-1'), "
-                    "and re-run; nothing was loaded."
-                ) from None
-            lines_before += chunk.count(b"\n")
+            # ASCII is valid in both encodings: skip decoding it unless a character is split
+            # across chunks
+            if not (chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    line = _line_at(path, offset + exc.start)
+                    raise IngestError(
+                        f"{path}: line {line:,} is not {encoding} text (byte "
+                        f"0x{chunk[exc.start]:02x}). Re-export the file as UTF-8, or declare "
+                        f"its encoding in {SETTINGS_FILE} in its folder (e.g. 'encoding: "
+                        "latin-1'), and re-run; nothing was loaded."
+                    ) from None
+            offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
@@ -293,6 +296,19 @@ def _check_encoding(path: Path) -> None:
             ) from None
 
 
+def _line_at(path: Path, offset: int) -> int:
+    """The line number (from 1) of the byte at ``offset`` of the file's content."""
+    lines = 1
+    with _open_text_bytes(path) as f:
+        while offset > 0:
+            chunk = f.read(min(offset, 1 << 20))
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return lines
+
+
 def sha256_of(path: Path) -> str:
     """Content hash of a landing file (as stored), used to skip files already loaded."""
     digest = hashlib.sha256()
@@ -300,6 +316,16 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _hash_files(paths: list[Path]) -> dict[str, str]:
+    """sha256_of each file, one thread per core: hashlib and file reads release the GIL."""
+    if len(paths) < 2:
+        return {p.name: sha256_of(p) for p in paths}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(paths), os.cpu_count() or 1)) as pool:
+        return dict(zip([p.name for p in paths], pool.map(sha256_of, paths), strict=True))
 
 
 def ignored_because(source: Source, path: Path) -> str | None:
@@ -497,10 +523,10 @@ def plan_load(spark, source: Source, files: list[Path], schema: str) -> LoadPlan
     loaded file is skipped (it would load its rows twice); files gone from the folder are
     reported, their rows kept unless pruned."""
     loaded = _loaded_files(spark, source, schema)
-    hashes, since, nothing_new = {}, {}, set()
+    since, nothing_new = {}, set()
+    hashes = _hash_files([p for p in files if p.suffix != jdbc.SUFFIX])
     for p in files:
         if p.suffix != jdbc.SUFFIX:
-            hashes[p.name] = sha256_of(p)
             continue
         watermark = _jdbc_spec(p).watermark
         if watermark and p.name in loaded:  # incremental: only rows above the last loaded
