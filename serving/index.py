@@ -10,6 +10,7 @@ SQL here is constant text; every value is a bound parameter.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sqlite3
@@ -57,12 +58,15 @@ def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+# every row of a version shares its month and, mostly, its scoring time: format each once
+@functools.lru_cache(maxsize=256)
 def _iso_date(value) -> str | None:
     if isinstance(value, datetime):
         return value.date().isoformat()
     return value.isoformat() if isinstance(value, date) else (str(value) if value else None)
 
 
+@functools.lru_cache(maxsize=256)
 def _iso_utc(value) -> str | None:
     """A published timestamp (UTC, stored without an offset) with its offset."""
     if not isinstance(value, datetime):
