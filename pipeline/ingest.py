@@ -273,9 +273,9 @@ def _check_encoding(path: Path) -> None:
     offset = 0  # bytes before the chunk
     with _open_text_bytes(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
-            # ASCII is valid in both encodings: skip decoding it unless a character is split
-            # across chunks
-            if not (chunk.isascii() and not decoder.getstate()[0]):
+            # ASCII is valid in both encodings: decode only the other chunks, and any chunk
+            # that must finish a character split across chunks
+            if not chunk.isascii() or decoder.getstate()[0]:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
@@ -697,15 +697,16 @@ def _typed_with_reason(source: Source, text_df, negative_amounts: str = "refund"
     parsed = []
     for c in source.columns:
         raw = F.trim(F.col(c.name))
+        value = F.when(raw != "", raw)
         if c.name in source.parsers:
             cast = F.expr(source.parsers[c.name].format(v=f"nullif(trim(`{c.name}`), '')"))
         elif c.type == "string":
-            cast = F.when(raw != "", raw)
+            cast = value
         else:
             cast = F.expr(f"try_cast(nullif(trim(`{c.name}`), '') as {c.type})")
         parsed += [
             F.col(c.name).alias(text_of(c.name)),
-            F.when(raw != "", raw).alias(value_of(c.name)),
+            value.alias(value_of(c.name)),
             cast.alias(c.name),
         ]
     parsed_df = text_df.select(*parsed, "_corrupt_record", F.col(FILE_COLUMN))
