@@ -69,7 +69,10 @@ def spark_settings(
         return value
 
     text = (profiles_dir / "profiles.yml").read_text()
-    rendered = jinja2.Template(text).render(env_var=env_var)
+    environment = jinja2.Environment()
+    # dbt's filters that profiles.yml uses (`threads`); this reads only the Spark settings
+    environment.filters["as_number"] = lambda value: value
+    rendered = environment.from_string(text).render(env_var=env_var)
     profile = yaml.safe_load(rendered)["customer_propensity"]
     name = target or profile["target"]
     output = profile["outputs"][name]
