@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,14 +58,24 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
     summary = customers.agg(
         F.max("as_of_month").alias("as_of_month"), F.max("model_version").alias("model_version")
     ).first()
-    scoring = publish_scoring(spark, target, schema, str(summary["as_of_month"]))
-    started = datetime.now(timezone.utc)
-    index = build_index(target)
-    log.info(
-        "indexed %s customers for the API in %.1fs",
-        f"{index['customers']:,}",
-        (datetime.now(timezone.utc) - started).total_seconds(),
-    )
+
+    # The API's index is built by this process alone (pyarrow and SQLite, 27 s at 1,000,000
+    # customers) while Spark gathers the scoring facts (a scan of the feature table): the
+    # two overlap instead of taking turns.
+    def index_version() -> dict[str, int]:
+        started = time.monotonic()
+        index = build_index(target)
+        log.info(
+            "indexed %s customers for the API in %.1fs",
+            f"{index['customers']:,}",
+            time.monotonic() - started,
+        )
+        return index
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index") as pool:
+        indexing = pool.submit(index_version)
+        scoring = publish_scoring(spark, target, schema, str(summary["as_of_month"]))
+        index = indexing.result()
     manifest = {
         "version": version,
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
