@@ -63,6 +63,21 @@ def registered_features(feature_dictionary) -> list[str]:
     return [row.feature_name for row in rows]
 
 
+def scored_features(features, scores):
+    """The feature rows of the scored customers (churn_scores: one as_of_month).
+
+    The features are filtered to the scores' months first, as literal values: Spark hands
+    them to Parquet, whose page statistics skip the other months (customer_features_monthly
+    is sorted by as_of_month within each file), before the join with the scores. A join
+    alone reads every month of every feature column."""
+    from pyspark.sql import functions as F
+
+    months = [row[0] for row in scores.select("as_of_month").distinct().collect()]
+    return features.where(F.col("as_of_month").isin(months)).join(
+        scores.select(*ID_COLUMNS), list(ID_COLUMNS)
+    )
+
+
 def sample_fingerprint(frame: pd.DataFrame, total_rows: int, fraction: float) -> str:
     """Content hash of what a model is trained on: the bounded sample's rows (in their
     deterministic order), its columns, and the size and fraction of the set it was drawn

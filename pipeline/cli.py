@@ -679,11 +679,13 @@ def _sagemaker_batch_score(spark, schema, launcher, session, config, uri, record
 
     import pandas as pd
 
+    from ml.spark_jobs import scored_features
+
     features = json_.loads(record["feature_names"])
-    scored = spark.table(f"{schema}.churn_scores").select("customer_id", "as_of_month")
     rows = (
-        scored.join(
-            spark.table(f"{schema}.customer_features_monthly"), ["customer_id", "as_of_month"]
+        scored_features(
+            spark.table(f"{schema}.customer_features_monthly"),
+            spark.table(f"{schema}.churn_scores"),
         )
         .select("customer_id", *features)
         .orderBy("customer_id")

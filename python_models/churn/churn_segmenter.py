@@ -58,17 +58,16 @@ def model(dbt, session):
         match_segments,
         refit_reason,
     )
-    from ml.spark_jobs import ID_COLUMNS, bounded_sample, load_current_model
+    from ml.spark_jobs import ID_COLUMNS, bounded_sample, load_current_model, scored_features
 
     log = logging.getLogger("churn_segmenter")
     version, classifier = load_current_model(dbt.ref("churn_model_registry"))
     features = classifier.feature_names_
     names = sorted(features)
-    population = (
-        dbt.ref("customer_features_monthly")
-        .join(dbt.ref("churn_scores").select(*ID_COLUMNS), list(ID_COLUMNS))
-        .select(*ID_COLUMNS, *features)
-    )
+    # the scored month's rows only (its pages alone are read: scored_features)
+    population = scored_features(
+        dbt.ref("customer_features_monthly"), dbt.ref("churn_scores")
+    ).select(*ID_COLUMNS, *features)
     random_state = int(dbt.config.get("random_state"))
     # bounded and deterministic: a seeded hash of the customer id, sorted by it
     sample, _ = bounded_sample(

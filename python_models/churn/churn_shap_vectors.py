@@ -9,10 +9,9 @@ per customer and feature), churn_top_drivers and churn_segments all read it.
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from ml.spark_jobs import load_current_model, shap_vectors
+    from ml.spark_jobs import load_current_model, scored_features, shap_vectors
 
-    scores = dbt.ref("churn_scores").select("customer_id", "as_of_month")
-    features = dbt.ref("customer_features_monthly")
     version, classifier = load_current_model(dbt.ref("churn_model_registry"))
-    population = features.join(scores, ["customer_id", "as_of_month"], "inner")
+    # the scored month's rows only (its pages alone are read: scored_features)
+    population = scored_features(dbt.ref("customer_features_monthly"), dbt.ref("churn_scores"))
     return shap_vectors(population, classifier, session, version)

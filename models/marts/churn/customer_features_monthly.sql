@@ -11,6 +11,13 @@
 -- every wide feature row for it (10.4 GiB at 1,000,000 customers): the query 153.4 s ->
 -- 122.1 s (one run each, Spark's noop sink). In a whole dbt build the model's time stayed
 -- inside the spread of earlier runs: the Parquet write and the windows dominate.
+--
+-- Each file is sorted by as_of_month (sort by: within each task, no shuffle), so Parquet's
+-- page statistics let a reader of one month skip the other months' pages. Scores, SHAP, the
+-- segmenter and publish each read only the scored month: at 1,000,000 customers a read of
+-- that month took 8.3-19.9 s from unsorted files and 2.2-2.9 s from sorted ones, and the
+-- sort did not slow the write (a copy of the table: 90.4 s unsorted, 89.9 s sorted). This
+-- model with scores, SHAP and the segmenter, by dbt run: 308.8 s -> 269.8 and 260.2 s.
 {{ config(options={'parquet.enable.dictionary': 'false'}) }}
 {%- set running_totals = windowed_feature_running_totals('customer_id') %}
 with
@@ -122,3 +129,4 @@ final as (
 )
 
 select * from final
+sort by as_of_month
