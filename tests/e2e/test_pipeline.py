@@ -90,6 +90,34 @@ def test_shap_explains_every_score_exactly(spark, pipeline_run):
     assert worst < 1e-3
 
 
+def test_feature_files_are_in_month_order_and_scored_features_match_the_join(spark, pipeline_run):
+    """customer_features_monthly sorts each file by as_of_month, so that a reader of one
+    month skips the other months' pages; scored_features returns exactly the rows of the
+    scored customers, as the join it replaces did."""
+    from urllib.parse import unquote, urlparse
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from ml.spark_jobs import scored_features
+
+    features = spark.table("analytics.customer_features_monthly")
+    files = features.inputFiles()
+    assert files
+    for name in files:
+        months = pq.read_table(unquote(urlparse(name).path), columns=["as_of_month"])["as_of_month"]
+        assert months.equals(pc.take(months, pc.sort_indices(months))), name
+
+    scores = spark.table("analytics.churn_scores")
+    expected = features.join(
+        scores.select("customer_id", "as_of_month"), ["customer_id", "as_of_month"]
+    )
+    got = scored_features(features, scores)
+    assert got.columns == expected.columns
+    assert got.count() == scores.count() == expected.count()
+    assert got.exceptAll(expected).isEmpty()
+
+
 def test_top_drivers_are_each_customers_largest_shap_values(spark, pipeline_run):
     """churn_top_drivers ranks within each row of churn_shap_vectors; ranking the long view
     across rows (largest SHAP value first, ties by feature name) must give the same rows."""
