@@ -59,10 +59,11 @@ def publish(spark, serving_dir: Path, schema: str = "analytics", keep: int = KEE
         F.max("as_of_month").alias("as_of_month"), F.max("model_version").alias("model_version")
     ).first()
 
-    # The API's index is built in Python, without Spark (pyarrow and SQLite, 27-29 s alone at
-    # 1,000,000 customers), while Spark gathers the scoring facts (a read of the scored
-    # month's features): the two overlap instead of taking turns. Since the feature files
-    # are sorted by month, that read ends first and the index sets publish's pace.
+    # The API's index is built in Python, without Spark (pyarrow and SQLite; from 100,000
+    # customers in worker processes, serving/index.py), while Spark gathers the scoring
+    # facts (a read of the scored month's features): the two overlap instead of taking
+    # turns. At 1,000,000 customers (399,623 scored) the index took 10.5-11.1 s alone,
+    # against 18.7-19.6 s in one process with SQLite's default 4 KB pages.
     def index_version() -> dict[str, int]:
         started = time.monotonic()
         index = build_index(target)

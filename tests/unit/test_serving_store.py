@@ -149,3 +149,45 @@ def test_the_api_index_is_checked_against_the_manifest(tmp_path):
     assert version_problem(root) is None
     (root / INDEX_FILE).write_bytes(b"not sqlite")
     assert INDEX_FILE in version_problem(root)
+
+
+def test_the_api_index_is_the_same_rendered_in_worker_processes(tmp_path, monkeypatch, caplog):
+    """Large versions are rendered file by file in worker processes: the stored rows and
+    responses are exactly those rendered in this process, in 16 KB pages."""
+    import sqlite3
+
+    import pyarrow.parquet as pq
+
+    from serving.index import INDEX_FILE, PAGE_SIZE, build_index
+
+    root = write_version(tmp_path, "v1", [f"C{i:03d}" for i in range(30)])
+    folder = root / "customers"
+    table = pq.read_table(folder / "part-00000.parquet")
+    (folder / "part-00000.parquet").unlink()
+    for n, start in enumerate(range(0, 30, 7)):  # five files, in reverse id order on disk
+        pq.write_table(table.slice(start, 7), folder / f"part-{4 - n:05d}.parquet")
+
+    def contents(workers):
+        assert build_index(root, batch_rows=3, workers=workers) == {
+            "customers": 30,
+            "unscored": 1,
+        }
+        connection = sqlite3.connect(root / INDEX_FILE)
+        try:
+            page_size = connection.execute("pragma page_size").fetchone()[0]
+            return page_size, [
+                connection.execute(f"select * from {name} order by customer_id").fetchall()
+                for name in ("customers", "unscored")
+            ]
+        finally:
+            connection.close()
+
+    in_process = contents(workers=1)
+    assert in_process == contents(workers=2)
+    assert in_process[0] == PAGE_SIZE
+    assert [row[0] for row in in_process[1][0]] == [f"C{i:03d}" for i in range(30)]
+
+    # a worker that cannot start: its files are rendered in this process, with a warning
+    monkeypatch.setattr("sys.executable", "/bin/false")
+    assert contents(workers=2) == in_process
+    assert "rendering its remaining files in this process" in caplog.text
