@@ -186,6 +186,8 @@ def test_the_api_index_is_the_same_rendered_in_worker_processes(tmp_path, monkey
     assert in_process == contents(workers=2)
     assert in_process[0] == PAGE_SIZE
     assert [row[0] for row in in_process[1][0]] == [f"C{i:03d}" for i in range(30)]
+    # the two workers really rendered: had they failed, this process would have, silently
+    assert "rendering its remaining files in this process" not in caplog.text
 
     # a worker that cannot start: its files are rendered in this process, with a warning
     monkeypatch.setattr("sys.executable", "/bin/false")
