@@ -5,6 +5,13 @@
 -- also fail when they hold an event known after M or an indicator not yet published.
 -- Cost grows with customers x months^2, so at most `leakage_test_max_customers` customers
 -- (a deterministic hash sample) are recomputed.
+--
+-- The sample's share is taken from the merged customers, one row each, as in the
+-- population's leakage test: the same customers are drawn in both. The activity's customers
+-- are among them (its spine is built from them), so the sample holds at most as many. A
+-- distinct count of the activity's customer-months instead, evaluated once for each side of
+-- the sample, took 27-41% of this test at 1,000,000 customers: 23.2 s -> 16.9 s warm,
+-- 39.2 s -> 23.0 s cold (README, Performance).
 {%- set running_totals = windowed_feature_running_totals('customer_id, cut_month') %}
 {%- set features = windowed_features('customer_id, cut_month') %}
 {%- set max_customers = var('leakage_test_max_customers', 3000) %}
@@ -26,9 +33,15 @@ activity as (
 
 ),
 
+all_customers as (
+
+    select * from {{ ref('int_customers_merged') }}
+
+),
+
 customer_count as (
 
-    select count(distinct customer_id) as customers from activity
+    select count(*) as customers from all_customers
 
 ),
 
