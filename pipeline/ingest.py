@@ -1409,12 +1409,21 @@ def ingest_all(
     return results
 
 
+# The orphan count looks every row's customer up in the customer master. Up to this many
+# master rows, the master's ids are sent to every task and each row is looked up there, with
+# no shuffle (README, Performance); above it, rows are counted per customer first and the
+# counts are joined to the master.
+ORPHAN_BROADCAST_MAX_CUSTOMERS = 5_000_000
+
+
 def orphan_counts(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA):
     """Per source with a customer_id: rows and customers that the customer master does not
     hold, and how many of those customers were quarantined (their master record rejected)."""
     from pyspark.sql import functions as F
 
-    known = spark.table(f"{schema}.customers").select(F.trim("customer_id").alias("id")).distinct()
+    master = spark.table(f"{schema}.customers")
+    known = master.select(F.trim("customer_id").alias("id")).distinct()
+    broadcast = master.count() <= ORPHAN_BROADCAST_MAX_CUSTOMERS
     rejected = (
         spark.table(f"{schema}.{QUARANTINE}")
         .where(
@@ -1429,15 +1438,11 @@ def orphan_counts(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW
     for source in sources.values():
         if source.name == "customers" or "customer_id" not in {c.name for c in source.columns}:
             continue
-        # rows per customer first, then the customers the master lacks: the join shuffles
-        # one row per customer instead of every row (136 million transactions at 1,000,000
-        # customers)
-        orphans = (
-            spark.table(source.table(schema))
-            .groupBy(F.trim("customer_id").alias("id"))
-            .count()
-            .join(known, "id", "left_anti")
-        )
+        ids = spark.table(source.table(schema)).select(F.trim("customer_id").alias("id"))
+        if broadcast:  # each row looked up in the master's ids, sent to every task
+            orphans = ids.join(F.broadcast(known), "id", "left_anti").groupBy("id").count()
+        else:  # rows per customer first: the join shuffles one row per customer, not every row
+            orphans = ids.groupBy("id").count().join(known, "id", "left_anti")
         row = (
             orphans.join(rejected.withColumn("is_quarantined", F.lit(True)), "id", "left")
             .agg(

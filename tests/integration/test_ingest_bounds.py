@@ -63,11 +63,16 @@ def test_each_bad_value_is_named_in_its_reason(spark, loaded, fragment):
     assert any(fragment in reason for reason in reasons), reasons
 
 
-def test_rows_whose_customer_is_unknown_are_counted_as_orphans(spark, loaded):
-    from pipeline.ingest import orphan_counts
+@pytest.mark.parametrize("broadcast_max", [5_000_000, -1], ids=["broadcast", "aggregate-first"])
+def test_rows_whose_customer_is_unknown_are_counted_as_orphans(
+    spark, loaded, monkeypatch, broadcast_max
+):
+    from pipeline import ingest
 
+    # either plan: the master's ids sent to every task, or rows counted per customer first
+    monkeypatch.setattr(ingest, "ORPHAN_BROADCAST_MAX_CUSTOMERS", broadcast_max)
     # only transactions were loaded: T1 and T9 name C1, who is in no customers file
-    assert orphan_counts(spark, SOURCES, SCHEMA) == {"transactions": (2, 1, 0)}
+    assert ingest.orphan_counts(spark, SOURCES, SCHEMA) == {"transactions": (2, 1, 0)}
 
 
 def test_quarantine_summary_groups_by_file_and_reason_with_samples(spark, loaded):
