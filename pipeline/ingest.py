@@ -1460,7 +1460,13 @@ def orphan_counts(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW
 def report_orphans(spark, sources: dict[str, Source] = SOURCES, schema: str = RAW_SCHEMA) -> None:
     """Warn about rows whose customer is not in the customer master: they load (a later
     customers file may bring the customer), but no customer-level table will show them."""
-    for name, (rows, customers, quarantined) in orphan_counts(spark, sources, schema).items():
+    started = time.monotonic()
+    counts = orphan_counts(spark, sources, schema)
+    log.info(
+        "checked every loaded row's customer against the customer master (%.1fs)",
+        time.monotonic() - started,
+    )
+    for name, (rows, customers, quarantined) in counts.items():
         why = (
             f"; {quarantined:,} of these customers were rejected at ingestion "
             "(`propensity quarantine --source customers`)"
