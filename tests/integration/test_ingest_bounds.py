@@ -75,6 +75,55 @@ def test_rows_whose_customer_is_unknown_are_counted_as_orphans(
     assert ingest.orphan_counts(spark, SOURCES, SCHEMA) == {"transactions": (2, 1, 0)}
 
 
+CUSTOMERS_HEADER = (
+    "customer_id,first_name,email,birth_date,region,customer_segment,signup_date,updated_at"
+)
+
+
+@pytest.mark.parametrize("broadcast_max", [5_000_000, -1], ids=["broadcast", "aggregate-first"])
+def test_known_customers_are_not_orphans_and_rejected_ones_are_named(
+    spark, tmp_path, monkeypatch, broadcast_max
+):
+    from pipeline import ingest
+
+    monkeypatch.setattr(ingest, "ORPHAN_BROADCAST_MAX_CUSTOMERS", broadcast_max)
+    schema = "raw_orphans_test"
+    spark.sql(f"drop database if exists {schema} cascade")
+    ensure_tables(spark, schema=schema)
+    for name, header, rows in [
+        # C2 is known; C3's record is rejected (no signup date); C1 is in no file
+        (
+            "customers",
+            CUSTOMERS_HEADER,
+            [
+                "C2,Ann,a@example.com,1980-01-01,north,retail,2020-01-01,2026-01-01 00:00:00",
+                "C3,Bo,b@example.com,1980-01-01,north,retail,,2026-01-01 00:00:00",
+            ],
+        ),
+        (
+            "transactions",
+            HEADER,
+            [
+                "T1,C1,2026-01-05 10:00:00,,12.50,card,retail",
+                "T2,C2,2026-01-05 10:00:00,,12.50,card,retail",
+                "T3,C2,2026-01-06 10:00:00,,12.50,card,retail",
+                "T4,C3,2026-01-05 10:00:00,,12.50,card,retail",
+                "T5,C3,2026-01-06 10:00:00,,12.50,card,retail",
+                "T6,C3,2026-01-07 10:00:00,,12.50,card,retail",
+            ],
+        ),
+    ]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.csv").write_text("\n".join([header, *rows]) + "\n")
+        ingest_source(spark, SOURCES[name], tmp_path, schema=schema, max_rejected_share=1.0)
+    try:
+        counts = ingest.orphan_counts(spark, SOURCES, schema)
+    finally:
+        spark.sql(f"drop database if exists {schema} cascade")
+    # 4 rows name 2 customers the master lacks (C1, C3); C3 was rejected; C2's rows are not orphans
+    assert counts == {"transactions": (4, 2, 1)}
+
+
 def test_quarantine_summary_groups_by_file_and_reason_with_samples(spark, loaded):
     from pipeline.cli import quarantine_summary
 
