@@ -8,6 +8,7 @@ and the largest absolute difference, overall and on rows with a missing value. B
 run with the same number of threads: 1 (as in a Spark task, one per core) and all cores.
 
     python bench/shap.py --rows 50000 --trees 300
+    python bench/shap.py --device cuda    # also XGBoost's GPUTreeShap, on a machine with a GPU
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import xgboost as xgb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ml.model import ChurnClassifier  # noqa: E402
+from ml.model import ChurnClassifier, check_device  # noqa: E402
 from ml.treeshap import PatternTreeExplainer  # noqa: E402
 
 FEATURES = 66
@@ -56,7 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=50_000, help="rows to explain")
     parser.add_argument("--trees", type=int, default=300, help="boosting rounds")
     parser.add_argument("--depths", default="4,6", help="tree depths, comma-separated")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cuda: also time XGBoost's GPUTreeShap against the CPU's pred_contribs",
+    )
     args = parser.parse_args(argv)
+    try:  # before any work: a GPU asked for must be there
+        device = check_device(args.device)
+    except (ValueError, RuntimeError) as error:
+        parser.error(str(error))
     cores = os.cpu_count() or 1
     train, y = feature_matrix(20_000, 1)
     explain, _ = feature_matrix(args.rows, 2)
@@ -88,6 +98,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"{depth:>5} {threads:>7} {rate(xgb_seconds, len(X)):>21} "
                 f"{rate(our_seconds, len(X)):>14} {xgb_seconds / our_seconds:>5.1f}x "
                 f"{diff.max():>11.1e} {diff[missing].max():>12.1e}"
+            )
+        if device != "cpu":  # the last reference is pred_contribs on every core
+            booster.set_param({"device": device})
+            matrix = xgb.DMatrix(X, missing=np.nan, feature_names=list(explain.columns))
+            booster.predict(matrix[:256], pred_contribs=True)  # the GPU's first call
+            started = time.perf_counter()
+            on_gpu = booster.predict(matrix, pred_contribs=True)
+            gpu_seconds = time.perf_counter() - started
+            booster.set_param({"device": "cpu"})
+            diff = np.abs(on_gpu - reference)
+            print(
+                f"{depth:>5} {device:>7} {'GPUTreeShap':>21} {rate(gpu_seconds, len(X)):>14} "
+                f"{xgb_seconds / gpu_seconds:>5.1f}x {diff.max():>11.1e} "
+                f"{diff[missing].max():>12.1e}"
             )
     return 0
 

@@ -3,10 +3,44 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+
+
+def check_device(device: str | None) -> str:
+    """The device XGBoost trains and explains on: ``cpu`` (the default), or ``cuda`` /
+    ``cuda:N`` for a GPU, checked here. Asked for a GPU it cannot find, XGBoost only warns
+    and runs on the CPU; here that is an error that says so."""
+    name = str(device or "cpu").strip().lower()
+    if name == "cpu":
+        return name
+    if not re.fullmatch(r"cuda(:[0-9]+)?", name):
+        raise ValueError(
+            f"device is {device!r}: use cpu (the default) or cuda, to train and explain on a "
+            "GPU (e.g. --vars '{device: cuda}')"
+        )
+    if not xgb.build_info().get("USE_CUDA"):
+        raise RuntimeError(
+            f"device={name}, but this XGBoost ({xgb.__version__}) was built without CUDA: "
+            "install the `xgboost` wheel (not `xgboost-cpu`) on a machine with an NVIDIA GPU, "
+            "or use device=cpu"
+        )
+    with xgb.config_context(verbosity=0):  # its warning is the fallback this turns into an error
+        probe = xgb.train(
+            {"device": name, "tree_method": "hist"},
+            xgb.DMatrix(np.array([[0.0], [1.0]]), label=[0.0, 1.0]),
+            1,
+        )
+    found = json.loads(probe.save_config())["learner"]["generic_param"]["device"]
+    if found == "cpu":
+        raise RuntimeError(
+            f"device={name}, but XGBoost finds no GPU on this machine (is the NVIDIA driver "
+            "installed, and CUDA_VISIBLE_DEVICES not empty?): use device=cpu, the default"
+        )
+    return name
 
 
 class ChurnClassifier:
@@ -156,6 +190,12 @@ class ChurnClassifier:
         matrix = self._features(X).to_numpy(dtype=np.float32)
         contribs = self.explainer_.contributions(matrix)
         return contribs[:, :-1], contribs[:, -1]
+
+    def use_device(self, device: str) -> ChurnClassifier:
+        """Predict and explain on ``device`` from now on (a model loads onto the CPU)."""
+        self.booster_.set_param({"device": device})
+        self.device = device
+        return self
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature."""

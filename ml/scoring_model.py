@@ -58,6 +58,13 @@ class ScoringModel:
         """Exact attributions on the margin and the base values."""
         return self.estimator.shap_values(X)
 
+    def use_device(self, device: str) -> ScoringModel:
+        """Explain on ``device`` (``cpu``, or ``cuda`` for XGBoost's GPUTreeShap); a linear
+        model's attributions need no device."""
+        if device != "cpu" and hasattr(self.estimator, "use_device"):
+            self.estimator.use_device(device)
+        return self
+
     def to_dict(self) -> dict:
         """JSON-ready state."""
         return {

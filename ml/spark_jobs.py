@@ -171,7 +171,7 @@ def _rows_of(offsets, flat, **options):
     return pa.ListArray.from_arrays(offsets, pa.array(flat, **options))
 
 
-def shap_vectors(df, model: ScoringModel, spark, model_version: str):
+def shap_vectors(df, model: ScoringModel, spark, model_version: str, device: str = "cpu"):
     """Exact TreeSHAP per row as three aligned arrays (mapInArrow): the model's feature
     names, the row's feature values (null where missing) and their SHAP values, with the
     base value, and ``driver_order``: the features' positions in the arrays, largest SHAP
@@ -179,7 +179,8 @@ def shap_vectors(df, model: ScoringModel, spark, model_version: str):
     input row; the long form (one row per feature) is the view churn_shap_values.
 
     The arrays are built as Arrow lists straight from the flat NumPy results (one offsets
-    buffer shared by all four), not as a pandas column of per-row arrays."""
+    buffer shared by all four), not as a pandas column of per-row arrays. ``device``: cpu,
+    or cuda (checked by ml.model.check_device) for XGBoost's GPUTreeShap in each task."""
     import pyarrow as pa
 
     payload = ship(spark, model.to_bytes())
@@ -193,7 +194,7 @@ def shap_vectors(df, model: ScoringModel, spark, model_version: str):
     name_rank = np.argsort(np.argsort(np.array(features, dtype=object), kind="stable"))
 
     def explain_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        booster = _model_from_broadcast(payload)
+        booster = _model_from_broadcast(payload).use_device(device)
         names = np.array(features, dtype=object)
         for batch in batches:
             if batch.num_rows == 0:

@@ -72,6 +72,9 @@ class TrainingSettings:
     max_rounds: int = 1000
     calibration_folds: int = 5
     random_state: int = 42
+    # cpu, or cuda to train on a GPU (ml.model.check_device); not part of the fingerprint:
+    # the registry adds it to the version's settings when it is not the CPU
+    device: str = "cpu"
 
     def fingerprint(self) -> dict:
         """What changes the trained model (the time budget only cuts the list short)."""
@@ -229,6 +232,7 @@ def train_churn_model(
             n_estimators=settings.max_rounds,
             early_stopping_rounds=settings.early_stopping_rounds,
             random_state=settings.random_state,
+            device=settings.device,
         ).fit(train[features], y_train, eval_set=(valid[features], y_valid))
         margin = model.predict_margin(valid[features])
         auc = ranking_report(y_valid, margin)["roc_auc"]
@@ -281,6 +285,7 @@ def train_churn_model(
         **best_params,
         n_estimators=selected.best_iteration_ + 1,
         random_state=settings.random_state,
+        device=settings.device,
     ).fit(labelled[features], y_all)
     fallback = LogisticBaseline(tuple(rfm_features)).fit(labelled, y_all)
     return TrainingResult(

@@ -75,8 +75,11 @@ def model(dbt, session):
             f"training_backend is {backend!r}: use local (the default) or sagemaker, e.g. "
             "--vars '{training_backend: sagemaker}'"
         )
+    # cpu, or cuda to train on a GPU: --vars '{device: cuda}' (checked before any work)
+    device = dbt.config.get("device")
     from pyspark.sql import functions as F
 
+    from ml.model import check_device
     from ml.scoring_model import RFM_LOGISTIC_REGRESSION, XGBOOST, artifact_to_bytes
     from ml.spark_jobs import (
         ID_COLUMNS,
@@ -94,6 +97,9 @@ def model(dbt, session):
         train_churn_model,
     )
 
+    # a SageMaker job trains on its own instance type; locally, the device is checked first
+    device = check_device(device) if backend == "local" else "cpu"
+
     training = dbt.ref("churn_training_set")
     definition = dbt.ref("churn_labels").select("churn_definition", "horizon_months").first()
     if definition is None:
@@ -106,6 +112,7 @@ def model(dbt, session):
         max_candidates=int(dbt.config.get("max_candidates")),
         search_budget_seconds=float(dbt.config.get("search_budget_seconds")),
         random_state=int(dbt.config.get("random_state")),
+        device=device,
     )
     columns = ["customer_id", "as_of_month", "dataset_split", LABEL_COLUMN, *features]
     months = (
@@ -158,6 +165,8 @@ def model(dbt, session):
     fit_settings = {**settings.fingerprint(), "churn_definition": churn_definition}
     if backend != "local":  # a model trained elsewhere is its own version
         fit_settings["training_backend"] = backend
+    if settings.device != "cpu":  # so is one trained on a GPU (its trees can differ)
+        fit_settings["device"] = settings.device
     version = version_id(data_hash, fit_settings, features, end_month)
 
     if dbt.is_incremental:

@@ -241,6 +241,28 @@ def test_training_backend_sagemaker_runs_through_dbt_against_stubbed_clients(
     assert "training job" in log and "no space left on device" in log
 
 
+def test_device_cuda_without_a_gpu_stops_training_and_shap_with_a_clear_error(spark, pipeline_run):
+    """dbt var device: cuda on a machine without a GPU: XGBoost alone would warn and run on
+    the CPU; churn_model_registry and churn_shap_vectors stop, say so, and change nothing."""
+    from tests.unit.test_model import _gpu_present
+
+    if _gpu_present():
+        pytest.skip("this machine has a GPU")
+    log = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+    before = {
+        t: spark.table(f"analytics.{t}").count()
+        for t in ("churn_model_registry", "churn_shap_vectors")
+    }
+    for node in before:  # one at a time: a failed registry would skip the SHAP node
+        start = log.stat().st_size
+        assert cli.main(["dbt", "run", "--select", node, "--vars", "{device: cuda}"]) != 0
+        with log.open() as f:
+            f.seek(start)
+            text = f.read()
+        assert "finds no GPU on this machine" in text, text[-3000:]
+    assert {t: spark.table(f"analytics.{t}").count() for t in before} == before
+
+
 def test_sagemaker_batch_score_and_deploy_refuse_a_locally_trained_model(
     pipeline_run, monkeypatch, caplog
 ):

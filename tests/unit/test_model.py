@@ -66,3 +66,64 @@ def test_missing_feature_columns_are_named(fitted, data):
     X, _ = data
     with pytest.raises(KeyError, match="missing from input: d"):
         fitted.predict_proba(X.drop(columns="d"))
+
+
+def _gpu_present() -> bool:
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return False
+    return subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode == 0
+
+
+def test_device_defaults_to_the_cpu_and_refuses_unknown_names():
+    from ml.model import check_device
+
+    assert check_device(None) == "cpu"
+    assert check_device(" CPU ") == "cpu"
+    with pytest.raises(ValueError, match="use cpu .* or cuda"):
+        check_device("gpu0")
+
+
+def test_cuda_without_cuda_support_says_which_xgboost_to_install(monkeypatch):
+    import xgboost as xgb
+
+    from ml.model import check_device
+
+    monkeypatch.setattr(xgb, "build_info", lambda: {"USE_CUDA": False})
+    with pytest.raises(RuntimeError, match="built without CUDA"):
+        check_device("cuda")
+
+
+@pytest.mark.skipif(_gpu_present(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_an_error_not_a_silent_cpu_run():
+    import xgboost as xgb
+
+    from ml.model import check_device
+
+    if not xgb.build_info().get("USE_CUDA"):
+        pytest.skip("this XGBoost has no CUDA support (the other test covers it)")
+    with pytest.raises(RuntimeError, match="finds no GPU on this machine"):
+        check_device("cuda")
+
+
+@pytest.mark.skipif(not _gpu_present(), reason="needs an NVIDIA GPU")
+def test_on_a_gpu_training_and_shap_run_there_and_agree_with_the_cpu(data):
+    from ml.model import check_device
+
+    X, y = data
+    assert check_device("cuda") == "cuda"
+    on_gpu = ChurnClassifier(n_estimators=50, random_state=1, device="cuda").fit(X, y)
+    config = on_gpu.booster_.save_config()
+    assert '"device":"cuda' in config.replace(" ", "")
+    gpu_values, gpu_base = on_gpu.shap_values(X)  # GPUTreeShap
+    cpu = ChurnClassifier.from_bytes(on_gpu.to_bytes())  # loads onto the CPU: treeshap tables
+    cpu_values, cpu_base = cpu.shap_values(X)
+    np.testing.assert_allclose(gpu_values, cpu_values, atol=1e-5)
+    np.testing.assert_allclose(gpu_base, cpu_base, atol=1e-5)
+    np.testing.assert_allclose(
+        gpu_values.sum(axis=1) + gpu_base, on_gpu.predict_margin(X), atol=1e-4
+    )
+    back = cpu.use_device("cuda")
+    np.testing.assert_allclose(back.shap_values(X)[0], gpu_values, atol=1e-5)
