@@ -3,8 +3,8 @@ customer's feature values and their SHAP values as three aligned arrays, and the
 
 For every customer: base_value + sum(shap_values) == churn_scores.churn_score_margin.
 Computed once, in Spark (mapInArrow with the model broadcast), on the CPU by default or on a
-GPU with ``--vars '{device: cuda}'``; churn_shap_values (one row
-per customer and feature), churn_top_drivers and churn_segments all read it.
+GPU with ``--vars '{device: cuda}'``; churn_shap_values (one row per customer and feature),
+churn_top_drivers and churn_segments all read it.
 """
 
 
